@@ -1,0 +1,545 @@
+//! The pipeline file (SPEC §3, shapes in §7): TOML -> a validated `Config`.
+//!
+//! Every key has a default. Unknown keys, nested ones included, are errors
+//! (`deny_unknown_fields`), and so is any value outside its allowed range;
+//! each message names the file, the key and what is allowed.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StageKind {
+    Open,
+    Won,
+    Lost,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    pub name: String,
+    pub probability: f64,
+    pub kind: StageKind,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityFlags {
+    #[serde(default)]
+    pub selling: bool,
+    #[serde(default)]
+    pub prospecting: bool,
+    #[serde(default)]
+    pub meeting: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrendMetric {
+    WonAmount,
+    QuotaAttainment,
+}
+
+impl TrendMetric {
+    pub fn column(self) -> &'static str {
+        match self {
+            TrendMetric::WonAmount => "won_amount",
+            TrendMetric::QuotaAttainment => "quota_attainment",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeerGroup {
+    Company,
+    Team,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ForecastConfig {
+    pub snapshot_offsets_days: Vec<i64>,
+    pub cycle_lookback_quarters: u32,
+    pub growth_rate: Option<f64>,
+    pub new_rep_monthly_revenue: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CompPlan {
+    pub base_monthly: f64,
+    pub target_monthly: f64,
+    pub commission_rate: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LeadScoring {
+    pub threshold: f64,
+    pub events: BTreeMap<String, f64>,
+    pub matches_persona: f64,
+    pub data_inaccurate: f64,
+}
+
+/// The validated pipeline. `storage_options` (credentials, endpoints) is
+/// kept out of serialisation so it never reaches a manifest or a log.
+#[derive(Debug, Clone, Serialize)]
+pub struct Config {
+    #[serde(skip)]
+    pub file: String,
+    pub source: String,
+    pub output: String,
+    pub reporting_currency: String,
+    pub fiscal_year_start_month: u32,
+    pub stages: Vec<Stage>,
+    pub activity_types: BTreeMap<String, ActivityFlags>,
+    pub trend_metric: TrendMetric,
+    pub top_quantile: f64,
+    pub peer_group: PeerGroup,
+    pub follow_up_threshold: u32,
+    pub forecast: ForecastConfig,
+    pub comp_plans: BTreeMap<String, CompPlan>,
+    pub lead_scoring: LeadScoring,
+    pub max_reject_ratio: f64,
+    pub keep_runs: u32,
+    #[serde(skip)]
+    pub storage_options: BTreeMap<String, String>,
+}
+
+// ---- the file as written: every key optional ----
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    source: Option<String>,
+    output: Option<String>,
+    reporting_currency: Option<String>,
+    fiscal_year_start_month: Option<i64>,
+    stages: Option<Vec<Stage>>,
+    activity_types: Option<BTreeMap<String, ActivityFlags>>,
+    trend_metric: Option<TrendMetric>,
+    top_quantile: Option<f64>,
+    peer_group: Option<PeerGroup>,
+    follow_up_threshold: Option<i64>,
+    forecast: Option<RawForecast>,
+    comp_plans: Option<BTreeMap<String, RawCompPlan>>,
+    lead_scoring: Option<RawLeadScoring>,
+    max_reject_ratio: Option<f64>,
+    keep_runs: Option<i64>,
+    /// object_store options (e.g. `aws_endpoint`, `aws_region`); credentials
+    /// are better left to the environment.
+    storage_options: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawForecast {
+    snapshot_offsets_days: Option<Vec<i64>>,
+    cycle_lookback_quarters: Option<i64>,
+    growth_rate: Option<f64>,
+    new_rep_monthly_revenue: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCompPlan {
+    base_monthly: Option<f64>,
+    target_monthly: Option<f64>,
+    commission_rate: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLeadScoring {
+    threshold: Option<f64>,
+    events: Option<BTreeMap<String, f64>>,
+    flags: Option<RawLeadFlags>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLeadFlags {
+    matches_persona: Option<f64>,
+    data_inaccurate: Option<f64>,
+}
+
+pub fn default_stages() -> Vec<Stage> {
+    let open = |name: &str, probability| Stage {
+        name: name.into(),
+        probability,
+        kind: StageKind::Open,
+    };
+    vec![
+        open("Discovery", 0.10),
+        open("Qualified", 0.20),
+        open("Demo", 0.40),
+        open("Trial", 0.60),
+        open("Negotiation", 0.80),
+        Stage {
+            name: "Closed Won".into(),
+            probability: 1.0,
+            kind: StageKind::Won,
+        },
+        Stage {
+            name: "Closed Lost".into(),
+            probability: 0.0,
+            kind: StageKind::Lost,
+        },
+    ]
+}
+
+pub fn default_activity_types() -> BTreeMap<String, ActivityFlags> {
+    let flags = |selling, prospecting, meeting| ActivityFlags {
+        selling,
+        prospecting,
+        meeting,
+    };
+    [
+        ("call", flags(true, true, false)),
+        ("email", flags(false, true, false)),
+        ("meeting", flags(true, false, true)),
+        ("demo", flags(true, false, true)),
+        ("admin", flags(false, false, false)),
+        ("internal_meeting", flags(false, false, false)),
+        ("training", flags(false, false, false)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+pub fn default_comp_plans() -> BTreeMap<String, CompPlan> {
+    BTreeMap::from([
+        (
+            "junior".to_string(),
+            CompPlan {
+                base_monthly: 4000.0,
+                target_monthly: 10000.0,
+                commission_rate: 0.10,
+            },
+        ),
+        (
+            "senior".to_string(),
+            CompPlan {
+                base_monthly: 6000.0,
+                target_monthly: 25000.0,
+                commission_rate: 0.10,
+            },
+        ),
+    ])
+}
+
+fn default_lead_events() -> BTreeMap<String, f64> {
+    BTreeMap::from([
+        ("pricing_page_visit".to_string(), 10.0),
+        ("email_open".to_string(), 1.0),
+        ("email_click".to_string(), 3.0),
+    ])
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::from_raw("<defaults>", RawConfig::default()).expect("defaults are valid")
+    }
+}
+
+impl Config {
+    /// Reads and validates a pipeline file from the local disk.
+    pub fn from_file(path: &str) -> Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::config(path, format!("cannot read the pipeline file: {e}")))?;
+        Config::from_toml(path, &text)
+    }
+
+    /// Parses a pipeline from TOML text; `file` names it in error messages.
+    pub fn from_toml(file: &str, text: &str) -> Result<Config> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            // toml's message names the key, its line and the allowed values.
+            Error::config(file, e.to_string().trim_end().to_string())
+        })?;
+        Config::from_raw(file, raw)
+    }
+
+    fn from_raw(file: &str, raw: RawConfig) -> Result<Config> {
+        let err = |key: &str, msg: String| Error::config(file, format!("key `{key}`: {msg}"));
+
+        let fiscal_year_start_month = raw.fiscal_year_start_month.unwrap_or(1);
+        if !(1..=12).contains(&fiscal_year_start_month) {
+            return Err(err(
+                "fiscal_year_start_month",
+                format!("{fiscal_year_start_month} is not a month; allowed: 1 to 12"),
+            ));
+        }
+
+        let stages = raw.stages.unwrap_or_else(default_stages);
+        let mut seen = std::collections::BTreeSet::new();
+        for s in &stages {
+            if !seen.insert(s.name.as_str()) {
+                return Err(err(
+                    "stages",
+                    format!("stage `{}` is listed twice; each stage name once", s.name),
+                ));
+            }
+            if !(0.0..=1.0).contains(&s.probability) {
+                return Err(err(
+                    "stages.probability",
+                    format!(
+                        "stage `{}` has probability {}; allowed: 0 to 1",
+                        s.name, s.probability
+                    ),
+                ));
+            }
+        }
+        if !stages.iter().any(|s| s.kind == StageKind::Won) {
+            return Err(err(
+                "stages",
+                "no stage has kind `won`; at least one is needed".into(),
+            ));
+        }
+        if !stages.iter().any(|s| s.kind == StageKind::Open) {
+            return Err(err(
+                "stages",
+                "no stage has kind `open`; at least one is needed (synthetic history starts there)"
+                    .into(),
+            ));
+        }
+
+        let top_quantile = raw.top_quantile.unwrap_or(0.5);
+        if !(0.0..=1.0).contains(&top_quantile) {
+            return Err(err(
+                "top_quantile",
+                format!("{top_quantile}; allowed: 0 to 1"),
+            ));
+        }
+        let follow_up_threshold = raw.follow_up_threshold.unwrap_or(5);
+        if follow_up_threshold < 0 {
+            return Err(err(
+                "follow_up_threshold",
+                format!("{follow_up_threshold}; allowed: a whole number ≥ 0"),
+            ));
+        }
+
+        let rf = raw.forecast.unwrap_or_default();
+        let mut offsets = rf.snapshot_offsets_days.unwrap_or_else(|| vec![0]);
+        if let Some(bad) = offsets.iter().find(|d| **d < 0) {
+            return Err(err(
+                "forecast.snapshot_offsets_days",
+                format!("{bad} is negative; allowed: whole days ≥ 0"),
+            ));
+        }
+        // Duplicate offsets are dropped (SPEC §7).
+        offsets.sort_unstable();
+        offsets.dedup();
+        let lookback = rf.cycle_lookback_quarters.unwrap_or(4);
+        if lookback < 1 {
+            return Err(err(
+                "forecast.cycle_lookback_quarters",
+                format!("{lookback}; allowed: a whole number ≥ 1"),
+            ));
+        }
+        let new_rep_monthly_revenue = rf.new_rep_monthly_revenue.unwrap_or(5000.0);
+        if new_rep_monthly_revenue < 0.0 {
+            return Err(err(
+                "forecast.new_rep_monthly_revenue",
+                format!("{new_rep_monthly_revenue}; allowed: ≥ 0"),
+            ));
+        }
+
+        let mut comp_plans = default_comp_plans();
+        for (level, plan) in raw.comp_plans.unwrap_or_default() {
+            let key = format!("comp_plans.{level}");
+            let merged = match comp_plans.get(&level) {
+                Some(d) => CompPlan {
+                    base_monthly: plan.base_monthly.unwrap_or(d.base_monthly),
+                    target_monthly: plan.target_monthly.unwrap_or(d.target_monthly),
+                    commission_rate: plan.commission_rate.unwrap_or(d.commission_rate),
+                },
+                None => match (plan.base_monthly, plan.target_monthly, plan.commission_rate) {
+                    (Some(b), Some(t), Some(r)) => CompPlan {
+                        base_monthly: b,
+                        target_monthly: t,
+                        commission_rate: r,
+                    },
+                    _ => {
+                        return Err(err(
+                            &key,
+                            "a new level gives all three of base_monthly, target_monthly, commission_rate".into(),
+                        ))
+                    }
+                },
+            };
+            if merged.base_monthly < 0.0 || merged.target_monthly < 0.0 {
+                return Err(err(
+                    &key,
+                    "base_monthly and target_monthly must be ≥ 0".into(),
+                ));
+            }
+            if !(0.0..=1.0).contains(&merged.commission_rate) {
+                return Err(err(
+                    &key,
+                    format!(
+                        "commission_rate {}; allowed: 0 to 1",
+                        merged.commission_rate
+                    ),
+                ));
+            }
+            comp_plans.insert(level, merged);
+        }
+
+        let rl = raw.lead_scoring.unwrap_or_default();
+        let mut events = default_lead_events();
+        events.extend(rl.events.unwrap_or_default());
+        let flags = rl.flags.unwrap_or_default();
+        let lead_scoring = LeadScoring {
+            threshold: rl.threshold.unwrap_or(15.0),
+            events,
+            matches_persona: flags.matches_persona.unwrap_or(5.0),
+            data_inaccurate: flags.data_inaccurate.unwrap_or(-5.0),
+        };
+
+        let max_reject_ratio = raw.max_reject_ratio.unwrap_or(0.05);
+        if !(0.0..=1.0).contains(&max_reject_ratio) {
+            return Err(err(
+                "max_reject_ratio",
+                format!("{max_reject_ratio}; allowed: 0 to 1"),
+            ));
+        }
+        let keep_runs = raw.keep_runs.unwrap_or(5);
+        if keep_runs < 1 {
+            return Err(err(
+                "keep_runs",
+                format!("{keep_runs}; allowed: a whole number ≥ 1"),
+            ));
+        }
+
+        Ok(Config {
+            file: file.to_string(),
+            source: raw.source.unwrap_or_else(|| "sample_data".into()),
+            output: raw.output.unwrap_or_else(|| "out".into()),
+            reporting_currency: raw.reporting_currency.unwrap_or_else(|| "USD".into()),
+            fiscal_year_start_month: fiscal_year_start_month as u32,
+            stages,
+            activity_types: raw.activity_types.unwrap_or_else(default_activity_types),
+            trend_metric: raw.trend_metric.unwrap_or(TrendMetric::WonAmount),
+            top_quantile,
+            peer_group: raw.peer_group.unwrap_or(PeerGroup::Company),
+            follow_up_threshold: follow_up_threshold as u32,
+            forecast: ForecastConfig {
+                snapshot_offsets_days: offsets,
+                cycle_lookback_quarters: lookback as u32,
+                growth_rate: rf.growth_rate,
+                new_rep_monthly_revenue,
+            },
+            comp_plans,
+            lead_scoring,
+            max_reject_ratio,
+            keep_runs: keep_runs as u32,
+            storage_options: raw.storage_options.unwrap_or_default(),
+        })
+    }
+
+    /// The first stage of kind open, in config order: where synthetic history starts.
+    pub fn first_open_stage(&self) -> &str {
+        &self
+            .stages
+            .iter()
+            .find(|s| s.kind == StageKind::Open)
+            .expect("validated: an open stage exists")
+            .name
+    }
+
+    /// A rep's level must name a plan (SPEC §4.8): checked once reps are read.
+    pub fn check_levels<'a>(&self, levels: impl IntoIterator<Item = &'a str>) -> Result<()> {
+        for level in levels {
+            if !self.comp_plans.contains_key(level) {
+                let known: Vec<&str> = self.comp_plans.keys().map(String::as_str).collect();
+                return Err(Error::config(
+                    &self.file,
+                    format!(
+                        "key `comp_plans`: reps have level `{level}`, which has no plan; \
+                         add [comp_plans.{level}] with base_monthly, target_monthly and \
+                         commission_rate (plans now: {})",
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_the_spec_defaults() {
+        let c = Config::from_toml("p.toml", "").unwrap();
+        assert_eq!(c.stages.len(), 7);
+        assert_eq!(c.first_open_stage(), "Discovery");
+        assert_eq!(c.stages[4].probability, 0.80);
+        assert_eq!(
+            c.activity_types["call"],
+            ActivityFlags {
+                selling: true,
+                prospecting: true,
+                meeting: false
+            }
+        );
+        assert_eq!(c.comp_plans["senior"].target_monthly, 25000.0);
+        assert_eq!(c.lead_scoring.events["pricing_page_visit"], 10.0);
+        assert_eq!(c.lead_scoring.data_inaccurate, -5.0);
+        assert_eq!(c.lead_scoring.threshold, 15.0);
+        assert_eq!(c.forecast.snapshot_offsets_days, vec![0]);
+        assert_eq!(c.max_reject_ratio, 0.05);
+        assert_eq!(c.keep_runs, 5);
+    }
+
+    fn message(text: &str) -> String {
+        Config::from_toml("pipelines/x.toml", text)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_the_allowed_ones() {
+        let m = message("sorce = \"s3://b\"\n");
+        assert!(m.contains("pipelines/x.toml"), "{m}");
+        assert!(m.contains("sorce"), "{m}");
+        assert!(m.contains("`source`"), "{m}");
+        let m = message("[forecast]\ngrowth = 0.1\n");
+        assert!(m.contains("growth") && m.contains("growth_rate"), "{m}");
+    }
+
+    #[test]
+    fn bad_values_are_errors() {
+        assert!(message("fiscal_year_start_month = 13").contains("1 to 12"));
+        let twice = "[[stages]]\nname='A'\nprobability=0.1\nkind='open'\n[[stages]]\nname='A'\nprobability=1\nkind='won'\n";
+        assert!(message(twice).contains("listed twice"));
+        let no_won = "[[stages]]\nname='A'\nprobability=0.1\nkind='open'\n";
+        assert!(message(no_won).contains("won"));
+        let bad_p = "[[stages]]\nname='A'\nprobability=1.5\nkind='won'\n";
+        assert!(message(bad_p).contains("0 to 1"));
+        assert!(message("trend_metric = 'revenue'").contains("quota_attainment"));
+        assert!(message("[forecast]\nsnapshot_offsets_days = [0, -3]").contains("negative"));
+        assert!(message("[comp_plans.vp]\nbase_monthly = 1").contains("all three"));
+    }
+
+    #[test]
+    fn plans_and_scoring_merge_over_defaults() {
+        let c = Config::from_toml(
+            "p.toml",
+            "[comp_plans.junior]\ncommission_rate = 0.2\n[lead_scoring.events]\nwebinar = 4\n[forecast]\nsnapshot_offsets_days=[30,0,30]\n",
+        )
+        .unwrap();
+        assert_eq!(c.comp_plans["junior"].commission_rate, 0.2);
+        assert_eq!(c.comp_plans["junior"].target_monthly, 10000.0);
+        assert_eq!(c.lead_scoring.events["webinar"], 4.0);
+        assert_eq!(c.lead_scoring.events["email_open"], 1.0);
+        assert_eq!(c.forecast.snapshot_offsets_days, vec![0, 30]);
+        let e = c.check_levels(["junior", "vp"]).unwrap_err().to_string();
+        assert!(e.contains("`vp`") && e.contains("p.toml"), "{e}");
+    }
+}

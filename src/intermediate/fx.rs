@@ -1,0 +1,110 @@
+//! Currency conversion (SPEC §1 "Currency"): the rate of the latest
+//! `rate_date` on or before the row's date, per currency, by an as-of join.
+//! The one place that knows how an amount becomes reporting currency.
+
+use polars::prelude::*;
+
+use crate::calendar::date_lit;
+
+/// Adds `fx_rate`: 1 for a null or reporting currency, else the rate of the
+/// latest `rate_date ≤ date_col` for that currency, null when there is none.
+/// `rates` has the staged fx_rates columns.
+pub fn attach_rate(
+    lf: LazyFrame,
+    currency: &str,
+    date_col: &str,
+    rates: LazyFrame,
+    reporting: &str,
+) -> LazyFrame {
+    // The join keys must not be null; rows with a null date or currency are
+    // rejected earlier or need no rate, so any sentinel will do.
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+    let left = lf
+        .with_columns([
+            col(currency).fill_null(lit("")).alias("_fx_currency"),
+            col(date_col).fill_null(date_lit(epoch)).alias("_fx_date"),
+        ])
+        .sort(["_fx_date"], Default::default());
+    let right = rates
+        .select([
+            col("currency").alias("_fx_currency"),
+            col("rate_date").alias("_fx_rate_date"),
+            col("rate_to_reporting").alias("_fx_rate"),
+        ])
+        .sort(["_fx_rate_date"], Default::default());
+    let joined = left
+        .join_builder()
+        .with(right)
+        .left_on([col("_fx_date")])
+        .right_on([col("_fx_rate_date")])
+        .how(JoinType::AsOf(Box::new(AsOfOptions {
+            strategy: AsofStrategy::Backward,
+            tolerance: None,
+            tolerance_str: None,
+            left_by: Some(vec!["_fx_currency".into()]),
+            right_by: Some(vec!["_fx_currency".into()]),
+            allow_eq: true,
+            // Both sides are sorted just above; polars cannot check it per
+            // group and would print a warning to stderr (breaking JSON logs).
+            check_sortedness: false,
+        })))
+        .finish();
+    joined
+        .with_column(
+            when(col(currency).is_null().or(col(currency).eq(lit(reporting))))
+                .then(lit(1.0))
+                .otherwise(col("_fx_rate"))
+                .alias("fx_rate"),
+        )
+        .select([all()
+            .exclude_cols(["_fx_currency", "_fx_date", "_fx_rate_date", "_fx_rate"])
+            .as_expr()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::days_since_epoch;
+    use chrono::NaiveDate;
+
+    fn day(s: &str) -> i32 {
+        days_since_epoch(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap())
+    }
+
+    #[test]
+    fn latest_rate_on_or_before_the_date() {
+        let rates = df!(
+            "currency" => ["EUR", "EUR", "GBP"],
+            "rate_date" => [day("2024-01-01"), day("2024-02-01"), day("2024-01-01")],
+            "rate_to_reporting" => [1.10, 1.20, 1.30],
+        )
+        .unwrap()
+        .lazy()
+        .with_column(col("rate_date").cast(DataType::Date));
+        let rows = df!(
+            "id" => [1, 2, 3, 4, 5, 6],
+            "currency" => [Some("EUR"), Some("EUR"), Some("EUR"), None, Some("USD"), Some("JPY")],
+            "d" => [day("2024-01-31"), day("2024-02-01"), day("2023-12-31"), day("2020-01-01"), day("2020-01-01"), day("2024-03-01")],
+        )
+        .unwrap()
+        .lazy()
+        .with_column(col("d").cast(DataType::Date));
+        let out = attach_rate(rows, "currency", "d", rates, "USD")
+            .sort(["id"], Default::default())
+            .collect()
+            .unwrap();
+        let got: Vec<Option<f64>> = out
+            .column("fx_rate")
+            .unwrap()
+            .f64()
+            .unwrap()
+            .iter()
+            .collect();
+        // Jan 31 -> Jan 1 rate; Feb 1 -> that day's rate; before any rate -> none;
+        // null and reporting currency -> 1; an unknown currency -> none.
+        assert_eq!(
+            got,
+            [Some(1.10), Some(1.20), None, Some(1.0), Some(1.0), None]
+        );
+    }
+}

@@ -1,0 +1,211 @@
+//! Intermediate: the building blocks several marts share (STYLE: dbt's
+//! intermediate layer). `Inputs` is the staged data after the as_of cut,
+//! in reporting currency, with stage kinds and activity flags joined on, plus
+//! the quarter spine. Nothing here is collected except the few counts the
+//! manifest needs.
+
+pub mod fx;
+pub mod lead_response;
+pub mod opportunity_state;
+
+use polars::prelude::*;
+
+use crate::calendar::{quarter_spine, AsOf, FiscalCalendar};
+use crate::config::{Config, StageKind};
+use crate::error::Result;
+use crate::staging::Staged;
+
+pub struct Inputs {
+    pub calendar: FiscalCalendar,
+    pub as_of: AsOf,
+    /// quarter_idx, fiscal_quarter, quarter_start, quarter_end, is_complete, end_instant.
+    pub spine: DataFrame,
+    pub reps: LazyFrame,
+    pub quotas: LazyFrame,
+    /// Created on or before the as_of date; `amount` in reporting currency;
+    /// with `kind` and `probability` of the current stage.
+    pub opportunities: LazyFrame,
+    /// Real and synthetic history of those opportunities, `changed_at ≤ as_of`,
+    /// `amount` in reporting currency.
+    pub history: LazyFrame,
+    /// Started at or before as_of, with the type's `selling`, `prospecting`,
+    /// `meeting` flags and `duration_minutes` null read as 0.
+    pub activities: LazyFrame,
+    /// Created at or before as_of.
+    pub leads: LazyFrame,
+    pub lead_events: LazyFrame,
+    pub forecast_submissions: LazyFrame,
+    /// Opportunities that got synthetic history (for the manifest).
+    pub synthesized_histories: usize,
+    pub stage_kinds: LazyFrame,
+}
+
+fn kind_name(k: StageKind) -> &'static str {
+    match k {
+        StageKind::Open => "open",
+        StageKind::Won => "won",
+        StageKind::Lost => "lost",
+    }
+}
+
+/// `stage`, `kind` ("open", "won", "lost"), `probability` from the config.
+pub fn stage_kinds(config: &Config) -> LazyFrame {
+    df!(
+        "stage" => config.stages.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+        "kind" => config.stages.iter().map(|s| kind_name(s.kind)).collect::<Vec<_>>(),
+        "probability" => config.stages.iter().map(|s| s.probability).collect::<Vec<_>>(),
+    )
+    .expect("one length")
+    .lazy()
+}
+
+fn activity_flags(config: &Config) -> LazyFrame {
+    let types: Vec<(&String, &crate::config::ActivityFlags)> =
+        config.activity_types.iter().collect();
+    df!(
+        "activity_type" => types.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        "selling" => types.iter().map(|(_, f)| f.selling).collect::<Vec<_>>(),
+        "prospecting" => types.iter().map(|(_, f)| f.prospecting).collect::<Vec<_>>(),
+        "meeting" => types.iter().map(|(_, f)| f.meeting).collect::<Vec<_>>(),
+    )
+    .expect("one length")
+    .lazy()
+}
+
+impl Inputs {
+    pub fn build(staged: &Staged, config: &Config, as_of: AsOf) -> Result<Inputs> {
+        let calendar = FiscalCalendar::new(config.fiscal_year_start_month);
+        let kinds = stage_kinds(config);
+        let t = as_of.lit();
+        let opportunities = staged
+            .opportunities
+            .valid
+            .clone()
+            .lazy()
+            .filter(col("created_date").lt_eq(crate::calendar::date_lit(as_of.date())))
+            .with_column((col("amount") * col("fx_rate")).alias("amount"))
+            .join(
+                kinds.clone(),
+                [col("stage")],
+                [col("stage")],
+                JoinArgs::new(JoinType::Left),
+            );
+
+        // Covered quarters start at the earliest valid opportunity created on
+        // or before as_of (SPEC §7). A small collect: one date.
+        let first = opportunities
+            .clone()
+            .select([col("created_date").min()])
+            .collect()?
+            .column("created_date")?
+            .date()?
+            .as_date_iter()
+            .next()
+            .flatten();
+        let spine = quarter_spine(&calendar, first, &as_of);
+
+        let history_rows = staged.opportunity_history.valid.clone().lazy().join(
+            opportunities.clone().select([col("opportunity_id")]),
+            [col("opportunity_id")],
+            [col("opportunity_id")],
+            JoinArgs::new(JoinType::Semi),
+        );
+        // Synthesised when no valid history row exists, even one after as_of (SPEC §7).
+        let synthesized_histories = opportunities
+            .clone()
+            .join(
+                history_rows.clone().select([col("opportunity_id")]),
+                [col("opportunity_id")],
+                [col("opportunity_id")],
+                JoinArgs::new(JoinType::Anti),
+            )
+            .select([len().alias("n")])
+            .collect()?
+            .column("n")?
+            .cast(&DataType::UInt64)?
+            .u64()?
+            .get(0)
+            .unwrap_or(0) as usize;
+        let history = opportunity_state::history_with_synthetic(
+            opportunities.clone().select([
+                col("opportunity_id"),
+                col("created_date"),
+                col("close_date"),
+                col("stage"),
+                col("amount"),
+            ]),
+            history_rows,
+            kinds.clone(),
+            config.first_open_stage(),
+        )
+        .filter(col("changed_at").lt_eq(t.clone()))
+        .join(
+            kinds.clone(),
+            [col("stage")],
+            [col("stage")],
+            JoinArgs::new(JoinType::Left),
+        );
+
+        let activities = staged
+            .activities
+            .valid
+            .clone()
+            .lazy()
+            .filter(col("started_at").lt_eq(t.clone()))
+            .with_column(col("duration_minutes").fill_null(lit(0.0)))
+            .join(
+                activity_flags(config),
+                [col("activity_type")],
+                [col("activity_type")],
+                JoinArgs::new(JoinType::Left),
+            );
+
+        Ok(Inputs {
+            calendar,
+            as_of,
+            spine,
+            reps: staged.reps.valid.clone().lazy(),
+            quotas: staged.quotas.valid.clone().lazy(),
+            opportunities,
+            history,
+            activities,
+            leads: staged
+                .leads
+                .valid
+                .clone()
+                .lazy()
+                .filter(col("created_at").lt_eq(t.clone())),
+            lead_events: staged
+                .lead_events
+                .valid
+                .clone()
+                .lazy()
+                .filter(col("occurred_at").lt_eq(t.clone())),
+            forecast_submissions: staged
+                .forecast_submissions
+                .valid
+                .clone()
+                .lazy()
+                .filter(col("submitted_at").lt_eq(t)),
+            synthesized_histories,
+            stage_kinds: kinds,
+        })
+    }
+
+    pub fn spine(&self) -> LazyFrame {
+        self.spine.clone().lazy()
+    }
+
+    /// `quarter_idx` of a Date (or instant) expression.
+    pub fn quarter_of(&self, date: Expr) -> Expr {
+        self.calendar.quarter_index_expr(date)
+    }
+}
+
+/// `num / den`, null when the denominator is 0 or null (SPEC §4).
+pub fn ratio(num: Expr, den: Expr) -> Expr {
+    let den = den.cast(DataType::Float64);
+    when(den.clone().eq(lit(0.0)).or(den.clone().is_null()))
+        .then(lit(NULL).cast(DataType::Float64))
+        .otherwise(num.cast(DataType::Float64) / den)
+}

@@ -1,0 +1,118 @@
+//! The state of an opportunity at an instant (SPEC §2): its latest history
+//! row with `changed_at ≤ t`. Opportunities without valid history rows get
+//! synthetic history from their current row. Every mart that looks at the
+//! past (pipeline at a quarter's end, forecasts at a snapshot) reads states
+//! through `state_at`, one as-of join for any number of instants.
+
+use polars::prelude::*;
+
+use crate::calendar::{instant_dtype, MICROS_PER_DAY};
+
+/// History rows: `opportunity_id`, `changed_at`, `stage`, `amount` (reporting
+/// currency), `close_date`. `opportunities` has the current rows with
+/// `amount` already converted; `history` the staged rows with `fx_rate`.
+/// Synthetic rows (SPEC §2, §7): when open, one row at `created_date 00:00`
+/// with the current values; when closed, that row with `first_open_stage`
+/// instead and a second row at `close_date 00:00` with the current stage. On
+/// the same instant the closing row wins.
+pub fn history_with_synthetic(
+    opportunities: LazyFrame,
+    history: LazyFrame,
+    stage_kinds: LazyFrame,
+    first_open_stage: &str,
+) -> LazyFrame {
+    let real = history.select([
+        col("opportunity_id"),
+        col("changed_at"),
+        col("stage"),
+        (col("amount") * col("fx_rate")).alias("amount"),
+        col("close_date"),
+    ]);
+    let without_history = opportunities
+        .join(
+            real.clone()
+                .select([col("opportunity_id")])
+                .unique(None, UniqueKeepStrategy::Any),
+            [col("opportunity_id")],
+            [col("opportunity_id")],
+            JoinArgs::new(JoinType::Anti),
+        )
+        .join(
+            stage_kinds,
+            [col("stage")],
+            [col("stage")],
+            JoinArgs::new(JoinType::Left),
+        );
+    let at_midnight = |d: Expr| {
+        (d.cast(DataType::Int32).cast(DataType::Int64) * lit(MICROS_PER_DAY)).cast(instant_dtype())
+    };
+    let is_closed = col("kind").neq(lit("open"));
+    let opening = without_history.clone().select([
+        col("opportunity_id"),
+        at_midnight(col("created_date")).alias("changed_at"),
+        when(is_closed.clone())
+            .then(lit(first_open_stage))
+            .otherwise(col("stage"))
+            .alias("stage"),
+        col("amount"),
+        col("close_date"),
+        lit(0i32).alias("_synthetic_order"),
+    ]);
+    let closing = without_history.filter(is_closed).select([
+        col("opportunity_id"),
+        at_midnight(col("close_date")).alias("changed_at"),
+        col("stage"),
+        col("amount"),
+        col("close_date"),
+        lit(1i32).alias("_synthetic_order"),
+    ]);
+    let synthetic = concat([opening, closing], UnionArgs::default())
+        .expect("same schema")
+        .sort(
+            ["opportunity_id", "changed_at", "_synthetic_order"],
+            Default::default(),
+        )
+        .unique_stable(
+            Some(cols(["opportunity_id", "changed_at"])),
+            UniqueKeepStrategy::Last,
+        )
+        .drop(cols(["_synthetic_order"]));
+    concat([real, synthetic], UnionArgs::default()).expect("same schema")
+}
+
+/// For each row of `at` (with `opportunity_id` and the instant column `t`),
+/// the opportunity's state at `t`: `state_stage`, `state_amount`,
+/// `state_close_date`, `state_kind`, `state_probability` of its latest
+/// history row with `changed_at ≤ t`, all null when it did not exist yet.
+/// `history` is `Inputs::history` (with stage kinds joined on).
+pub fn state_at(history: LazyFrame, at: LazyFrame) -> LazyFrame {
+    let right = history
+        .select([
+            col("opportunity_id"),
+            col("changed_at"),
+            col("stage").alias("state_stage"),
+            col("amount").alias("state_amount"),
+            col("close_date").alias("state_close_date"),
+            col("kind").alias("state_kind"),
+            col("probability").alias("state_probability"),
+        ])
+        .sort(["changed_at"], Default::default());
+    at.sort(["t"], Default::default())
+        .join_builder()
+        .with(right)
+        .left_on([col("t")])
+        .right_on([col("changed_at")])
+        .how(JoinType::AsOf(Box::new(AsOfOptions {
+            strategy: AsofStrategy::Backward,
+            tolerance: None,
+            tolerance_str: None,
+            left_by: Some(vec!["opportunity_id".into()]),
+            right_by: Some(vec!["opportunity_id".into()]),
+            allow_eq: true,
+            // Both sides are sorted just above; polars cannot check it per
+            // group and would print a warning to stderr (breaking JSON logs).
+            check_sortedness: false,
+        })))
+        .finish()
+        .select([all().exclude_cols(["changed_at"]).as_expr()])
+}

@@ -1,0 +1,210 @@
+//! The `salesops` command: parse the CLI, start tracing, call the library,
+//! map errors to the exit codes of SPEC §6 (0 published or nothing to do,
+//! 1 bad data or config, 2 usage, 3 storage or I/O).
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use salesops::calendar::AsOf;
+use salesops::config::Config;
+use salesops::error::{Error, Result};
+use salesops::generate::{generate, GenerateOptions};
+use salesops::pipeline::{self, Outcome, RunOptions};
+use salesops::storage::Storage;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (for Kubernetes log collectors).
+    Json,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "salesops",
+    version,
+    about = "Sales-operations marts from CRM history in object storage"
+)]
+struct Cli {
+    /// Log format. The level comes from RUST_LOG (default: info).
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the whole pipeline and publish the marts.
+    Run {
+        /// The pipeline file.
+        #[arg(long, default_value = "pipelines/default.toml")]
+        pipeline: String,
+        /// Compute as of the end of this day (YYYY-MM-DD, UTC). Default: now.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Override the pipeline's source URL.
+        #[arg(long)]
+        source: Option<String>,
+        /// Override the pipeline's output URL.
+        #[arg(long)]
+        output: Option<String>,
+        /// Recompute and republish even if this run is already published.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check the inputs against the data contract and report the quarantine; publishes nothing.
+    Validate {
+        #[arg(long, default_value = "pipelines/default.toml")]
+        pipeline: String,
+        #[arg(long)]
+        source: Option<String>,
+    },
+    /// Write synthetic inputs (the layout of SPEC §1) for samples and benchmarks.
+    Generate {
+        /// Where to write: a local folder or an object-store URL.
+        #[arg(long)]
+        output: String,
+        /// 1 = 30 reps, ~3,000 opportunities, ~90,000 activities over three years.
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
+fn load(pipeline: &str, source: Option<String>, output: Option<String>) -> Result<Config> {
+    let mut config = Config::from_file(pipeline)?;
+    if let Some(s) = source {
+        config.source = s;
+    }
+    if let Some(o) = output {
+        config.output = o;
+    }
+    Ok(config)
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Run {
+            pipeline,
+            as_of,
+            source,
+            output,
+            force,
+        } => {
+            let as_of = match as_of {
+                Some(text) => AsOf::parse(&text)?,
+                None => AsOf::now(),
+            };
+            let config = load(&pipeline, source, output)?;
+            let src = Storage::open(&config.source, &config.storage_options, false)?;
+            let out = Storage::open(&config.output, &config.storage_options, true)?;
+            match pipeline::run(&config, &src, &out, &RunOptions { as_of, force })? {
+                Outcome::Published(m) => {
+                    println!(
+                        "published run {} to {}",
+                        m.run_id,
+                        out.display("_latest.json")
+                    );
+                    for (name, d) in &m.marts {
+                        println!(
+                            "  {name:<28} {:>8} rows",
+                            d.files.iter().map(|f| f.rows).sum::<usize>()
+                        );
+                    }
+                }
+                Outcome::UpToDate { run_id } => println!(
+                    "run {run_id} is already published; nothing to do (use --force to redo it)"
+                ),
+            }
+            Ok(())
+        }
+        Command::Validate { pipeline, source } => {
+            let config = load(&pipeline, source, None)?;
+            let src = Storage::open(&config.source, &config.storage_options, false)?;
+            let staged = pipeline::stage(&src, &config)?;
+            println!(
+                "{:<22} {:>9} {:>11} {:>9} {:>7}  reasons",
+                "table", "rows", "duplicates", "rejected", "ratio"
+            );
+            for t in staged.tables() {
+                let reasons: Vec<String> = t
+                    .stats
+                    .reasons
+                    .iter()
+                    .map(|(r, n)| format!("{r}={n}"))
+                    .collect();
+                println!(
+                    "{:<22} {:>9} {:>11} {:>9} {:>6.2}%  {}",
+                    t.name,
+                    t.stats.rows_read,
+                    t.stats.duplicates_collapsed,
+                    t.stats.rejected,
+                    100.0 * t.stats.reject_ratio(),
+                    reasons.join(" ")
+                );
+            }
+            for t in staged.tables() {
+                let n = t.rejected.height().min(5);
+                if n > 0 {
+                    println!("\nfirst rejected rows of {}:", t.name);
+                    let df = t.rejected.head(Some(n));
+                    let files = df.column("source_file")?.str()?.clone();
+                    let rows = df.column("source_row")?.i64()?.clone();
+                    let reasons = df.column("reject_reason")?.str()?.clone();
+                    for i in 0..n {
+                        println!(
+                            "  {} row {}: {}",
+                            files.get(i).unwrap_or(""),
+                            rows.get(i).unwrap_or(0),
+                            reasons.get(i).unwrap_or("")
+                        );
+                    }
+                }
+            }
+            staged.check_reject_ratios(config.max_reject_ratio)
+        }
+        Command::Generate {
+            output,
+            scale,
+            seed,
+        } => {
+            if scale.is_nan() || scale <= 0.0 {
+                return Err(Error::Usage(format!("--scale {scale}: must be > 0")));
+            }
+            let out = Storage::open(&output, &BTreeMap::new(), true)?;
+            generate(&out, &GenerateOptions { scale, seed })?;
+            println!("synthetic inputs written to {}", out.url());
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(exit_code = e.exit_code(), "{e}");
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Marts (SPEC §4): one module per mart, each a pure function of LazyFrames
+//! with its grain and SPEC section at the top. `MartSpec` is what the
+//! publisher needs: the name, the grain (checked unique and not null before
+//! anything is written, as dbt's tests would) and the published columns.
+
+pub mod rep_quarter_performance;
+pub mod rep_quarter_trends;
+pub mod team_quarter_kpis;
+
+use polars::prelude::*;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::intermediate::Inputs;
+
+#[derive(Debug, Clone, Copy)]
+pub struct MartSpec {
+    pub name: &'static str,
+    pub grain: &'static [&'static str],
+    pub columns: &'static [&'static str],
+}
+
+/// A mart, computed and checked, ready to publish.
+pub struct Mart {
+    pub spec: MartSpec,
+    pub frame: DataFrame,
+    pub seconds: f64,
+}
+
+/// Grain keys are not null and unique.
+pub fn check_grain(spec: &MartSpec, df: &DataFrame) -> Result<()> {
+    for key in spec.grain {
+        let nulls = df.column(key)?.null_count();
+        if nulls > 0 {
+            return Err(Error::Check(format!(
+                "{}: grain column `{key}` has {nulls} null values",
+                spec.name
+            )));
+        }
+    }
+    let keys: Vec<PlSmallStr> = spec.grain.iter().map(|k| (*k).into()).collect();
+    let distinct = df
+        .select(keys)?
+        .unique_stable(None, UniqueKeepStrategy::Any, None)?
+        .height();
+    if distinct != df.height() {
+        return Err(Error::Check(format!(
+            "{}: grain ({}) is not unique: {} rows, {} distinct keys",
+            spec.name,
+            spec.grain.join(", "),
+            df.height(),
+            distinct
+        )));
+    }
+    Ok(())
+}
+
+/// The published form: the spec's columns in order, instants marked UTC.
+pub fn published(spec: &MartSpec, lf: LazyFrame) -> LazyFrame {
+    lf.select(spec.columns.iter().map(|c| col(*c)).collect::<Vec<_>>())
+        .with_columns(
+            [dtype_col(&DataType::Datetime(TimeUnit::Microseconds, None))
+                .as_selector()
+                .as_expr()
+                .cast(DataType::Datetime(
+                    TimeUnit::Microseconds,
+                    Some(TimeZone::UTC),
+                ))],
+        )
+}
+
+fn finish(spec: MartSpec, lf: LazyFrame, started: std::time::Instant) -> Result<Mart> {
+    let frame = published(&spec, lf).collect()?;
+    check_grain(&spec, &frame)?;
+    tracing::info!(
+        stage = "marts",
+        mart = spec.name,
+        rows = frame.height(),
+        seconds = started.elapsed().as_secs_f64(),
+        "Mart built."
+    );
+    Ok(Mart {
+        spec,
+        frame,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Builds and checks every mart.
+pub fn build_all(inputs: &Inputs, config: &Config) -> Result<Vec<Mart>> {
+    let started = std::time::Instant::now();
+    // Collected once: the trends and KPI marts both read it.
+    let performance = rep_quarter_performance::build(inputs, config).collect()?;
+    let perf_mart = finish(
+        rep_quarter_performance::SPEC,
+        performance.clone().lazy(),
+        started,
+    )?;
+
+    let started = std::time::Instant::now();
+    let trends = rep_quarter_trends::build(performance.clone().lazy(), config)?.collect()?;
+    let trends_mart = finish(rep_quarter_trends::SPEC, trends.clone().lazy(), started)?;
+
+    let started = std::time::Instant::now();
+    let kpis = team_quarter_kpis::build(performance.lazy(), trends.lazy());
+    let kpi_mart = finish(team_quarter_kpis::SPEC, kpis, started)?;
+
+    Ok(vec![perf_mart, trends_mart, kpi_mart])
+}

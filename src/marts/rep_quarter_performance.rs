@@ -1,0 +1,234 @@
+//! rep_quarter_performance — SPEC §4.1.
+//!
+//! Grain: one row per (rep_id, quarter) for each covered quarter that
+//! overlaps the rep's employment (`hire_date ≤ quarter_end` and `end_date`
+//! null or `≥ quarter_start`). Sorted by rep_id, quarter_start.
+//!
+//! Deals count in the quarter of their current `close_date` (the current
+//! opportunities table, no as_of cut on close_date); activities and leads in
+//! the quarter of their UTC date; the pipeline is read from each
+//! opportunity's state at the quarter's end instant (or as_of). Sums and
+//! counts of nothing are 0, ratios of nothing null (SPEC §7).
+
+use polars::prelude::*;
+
+use super::MartSpec;
+use crate::calendar::days_between;
+use crate::config::Config;
+use crate::intermediate::opportunity_state::state_at;
+use crate::intermediate::{lead_response, ratio, Inputs};
+
+pub const SPEC: MartSpec = MartSpec {
+    name: "rep_quarter_performance",
+    grain: &["rep_id", "quarter_start"],
+    columns: COLUMNS,
+};
+
+pub const COLUMNS: &[&str] = &[
+    "rep_id",
+    "rep_name",
+    "team",
+    "region",
+    "level",
+    "fiscal_quarter",
+    "quarter_start",
+    "quarter_end",
+    "is_complete",
+    "won_amount",
+    "won_count",
+    "lost_count",
+    "win_rate",
+    "lost_amount",
+    "win_rate_value",
+    "avg_deal_size",
+    "quota",
+    "quota_attainment",
+    "attained_quota",
+    "pipeline_value",
+    "weighted_pipeline_value",
+    "avg_sales_cycle_days",
+    "selling_minutes",
+    "total_minutes",
+    "selling_time_share",
+    "prospecting_activities",
+    "meetings",
+    "meeting_rate",
+    "median_lead_response_minutes",
+    "avg_touches_per_won_deal",
+    "won_share_with_follow_ups",
+];
+
+fn count_where(cond: Expr) -> Expr {
+    cond.cast(DataType::Int64).sum()
+}
+
+fn sum_where(cond: Expr, value: Expr) -> Expr {
+    when(cond).then(value).otherwise(lit(0.0)).sum()
+}
+
+/// The rep-quarter rows with every §4.1 column, plus `quarter_idx` and
+/// `sales_cycle_days_total` (what team_quarter_kpis needs to average over
+/// deals rather than over reps).
+pub fn build(inputs: &Inputs, config: &Config) -> LazyFrame {
+    let spine = inputs.spine();
+    let rep_quarters = inputs.reps.clone().cross_join(spine, None).filter(
+        col("hire_date").lt_eq(col("quarter_end")).and(
+            col("end_date")
+                .is_null()
+                .or(col("end_date").gt_eq(col("quarter_start"))),
+        ),
+    );
+
+    // Deals closed in the quarter, with their touches: activities by any rep
+    // linked to the deal, on or before its close_date (by UTC date).
+    let closed = inputs
+        .opportunities
+        .clone()
+        .filter(col("kind").neq(lit("open")))
+        .with_column(inputs.quarter_of(col("close_date")).alias("quarter_idx"));
+    let touches = inputs
+        .activities
+        .clone()
+        .filter(col("opportunity_id").is_not_null())
+        .select([col("opportunity_id"), col("started_at")])
+        .join(
+            closed
+                .clone()
+                .filter(col("kind").eq(lit("won")))
+                .select([col("opportunity_id"), col("close_date")]),
+            [col("opportunity_id")],
+            [col("opportunity_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(col("started_at").dt().date().lt_eq(col("close_date")))
+        .group_by([col("opportunity_id")])
+        .agg([len().cast(DataType::Int64).alias("touches")]);
+    let won = col("kind").eq(lit("won"));
+    let lost = col("kind").eq(lit("lost"));
+    let deals = closed
+        .join(
+            touches,
+            [col("opportunity_id")],
+            [col("opportunity_id")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_column(col("touches").fill_null(lit(0i64)))
+        .group_by([col("rep_id"), col("quarter_idx")])
+        .agg([
+            sum_where(won.clone(), col("amount")).alias("won_amount"),
+            count_where(won.clone()).alias("won_count"),
+            count_where(lost.clone()).alias("lost_count"),
+            sum_where(lost, col("amount")).alias("lost_amount"),
+            when(won.clone())
+                .then(days_between(col("close_date"), col("created_date")))
+                .otherwise(lit(0i64))
+                .sum()
+                .alias("sales_cycle_days_total"),
+            when(won.clone())
+                .then(col("touches"))
+                .otherwise(lit(0i64))
+                .sum()
+                .alias("touches_total"),
+            count_where(won.and(col("touches").gt_eq(lit(config.follow_up_threshold as i64))))
+                .alias("won_with_follow_ups"),
+        ]);
+
+    let quotas = inputs
+        .quotas
+        .clone()
+        .with_column(inputs.quarter_of(col("month")).alias("quarter_idx"))
+        .group_by([col("rep_id"), col("quarter_idx")])
+        .agg([col("quota_amount").sum().alias("quota")]);
+
+    // Pipeline: each opportunity's state at the quarter's end instant.
+    let at_quarter_end = inputs
+        .opportunities
+        .clone()
+        .select([col("opportunity_id"), col("rep_id")])
+        .cross_join(
+            inputs
+                .spine()
+                .select([col("quarter_idx"), col("end_instant").alias("t")]),
+            None,
+        );
+    let pipeline = state_at(inputs.history.clone(), at_quarter_end)
+        .filter(col("state_kind").eq(lit("open")))
+        .group_by([col("rep_id"), col("quarter_idx")])
+        .agg([
+            col("state_amount").sum().alias("pipeline_value"),
+            (col("state_amount") * col("state_probability"))
+                .sum()
+                .alias("weighted_pipeline_value"),
+        ]);
+
+    let activities = inputs
+        .activities
+        .clone()
+        .with_column(inputs.quarter_of(col("started_at")).alias("quarter_idx"))
+        .group_by([col("rep_id"), col("quarter_idx")])
+        .agg([
+            sum_where(col("selling"), col("duration_minutes")).alias("selling_minutes"),
+            col("duration_minutes").sum().alias("total_minutes"),
+            count_where(col("prospecting")).alias("prospecting_activities"),
+            count_where(col("meeting")).alias("meetings"),
+        ]);
+
+    let lead_response =
+        lead_response::with_first_response(inputs.leads.clone(), inputs.activities.clone())
+            .filter(col("rep_id").is_not_null())
+            .with_column(inputs.quarter_of(col("created_at")).alias("quarter_idx"))
+            .group_by([col("rep_id"), col("quarter_idx")])
+            .agg([col("response_minutes")
+                .median()
+                .alias("median_lead_response_minutes")]);
+
+    let by_rep_quarter = |lf: LazyFrame, part: LazyFrame| {
+        lf.join(
+            part,
+            [col("rep_id"), col("quarter_idx")],
+            [col("rep_id"), col("quarter_idx")],
+            JoinArgs::new(JoinType::Left),
+        )
+    };
+    let mut joined = rep_quarters;
+    for part in [deals, quotas, pipeline, activities, lead_response] {
+        joined = by_rep_quarter(joined, part);
+    }
+    let zero_f = |c: &str| col(c).fill_null(lit(0.0)).alias(c);
+    let zero_i = |c: &str| col(c).fill_null(lit(0i64)).alias(c);
+
+    joined
+        .with_columns([
+            zero_f("won_amount"),
+            zero_i("won_count"),
+            zero_i("lost_count"),
+            zero_f("lost_amount"),
+            zero_i("sales_cycle_days_total"),
+            zero_i("touches_total"),
+            zero_i("won_with_follow_ups"),
+            zero_f("pipeline_value"),
+            zero_f("weighted_pipeline_value"),
+            zero_f("selling_minutes"),
+            zero_f("total_minutes"),
+            zero_i("prospecting_activities"),
+            zero_i("meetings"),
+        ])
+        .with_columns([
+            ratio(col("won_count"), col("won_count") + col("lost_count")).alias("win_rate"),
+            ratio(col("won_amount"), col("won_amount") + col("lost_amount"))
+                .alias("win_rate_value"),
+            ratio(col("won_amount"), col("won_count")).alias("avg_deal_size"),
+            ratio(col("won_amount"), col("quota")).alias("quota_attainment"),
+            ratio(col("sales_cycle_days_total"), col("won_count")).alias("avg_sales_cycle_days"),
+            ratio(col("selling_minutes"), col("total_minutes")).alias("selling_time_share"),
+            ratio(col("meetings"), col("prospecting_activities")).alias("meeting_rate"),
+            ratio(col("touches_total"), col("won_count")).alias("avg_touches_per_won_deal"),
+            ratio(col("won_with_follow_ups"), col("won_count")).alias("won_share_with_follow_ups"),
+        ])
+        .with_column(
+            col("quota_attainment")
+                .gt_eq(lit(1.0))
+                .alias("attained_quota"),
+        )
+        .sort(["rep_id", "quarter_start"], Default::default())
+}

@@ -1,0 +1,47 @@
+//! opportunity_history (SPEC §1): each change of a deal's stage, amount or
+//! close date. Amounts are in the opportunity's currency, converted at the
+//! rate on the row's own close_date.
+
+use polars::prelude::*;
+
+use super::parse::ValueType::*;
+use super::validate::{Reason, Reference, Rules};
+use super::{req, string_set, TableSpec};
+use crate::config::Config;
+use crate::intermediate::fx;
+
+pub const SPEC: TableSpec = TableSpec {
+    name: "opportunity_history",
+    required: false,
+    columns: &[
+        req("opportunity_id", Text),
+        req("changed_at", Timestamp),
+        req("stage", Text),
+        req("amount", Number),
+        req("close_date", Date),
+    ],
+    key: &["opportunity_id", "changed_at"],
+};
+
+/// `opportunities`: the valid opportunities' `opportunity_id` and `currency`.
+pub fn rules(config: &Config, opportunities: LazyFrame, fx_rates: LazyFrame) -> Rules {
+    let stages: Vec<&str> = config.stages.iter().map(|s| s.name.as_str()).collect();
+    let reporting = config.reporting_currency.clone();
+    Rules {
+        checks: vec![
+            (Reason::NegativeAmount, col("amount").lt(lit(0.0))),
+            (
+                Reason::UnknownStage,
+                col("stage").is_in(string_set(&stages), false).not(),
+            ),
+        ],
+        references: vec![Reference {
+            column: "opportunity_id",
+            parent: opportunities,
+        }],
+        fx: Some(Box::new(move |lf| {
+            fx::attach_rate(lf, "currency", "close_date", fx_rates, &reporting)
+        })),
+        ..Default::default()
+    }
+}

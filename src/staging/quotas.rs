@@ -1,0 +1,32 @@
+//! quotas (SPEC §1): a rep's quota for one month, in the reporting currency.
+
+use polars::prelude::*;
+
+use super::parse::ValueType::*;
+use super::validate::{Reason, Reference, Rules};
+use super::{req, TableSpec};
+
+pub const SPEC: TableSpec = TableSpec {
+    name: "quotas",
+    required: false,
+    columns: &[
+        req("rep_id", Text),
+        req("month", Date),
+        req("quota_amount", Number),
+    ],
+    key: &["rep_id", "month"],
+};
+
+pub fn rules(reps: LazyFrame) -> Rules {
+    Rules {
+        checks: vec![
+            (Reason::NegativeAmount, col("quota_amount").lt(lit(0.0))),
+            (Reason::InvalidMonth, col("month").dt().day().neq(lit(1))),
+        ],
+        references: vec![Reference {
+            column: "rep_id",
+            parent: reps,
+        }],
+        ..Default::default()
+    }
+}

@@ -1,0 +1,215 @@
+//! Reading one input table: every `*.csv` and `*.parquet` under
+//! `<source>/<table>/`, recursively, in path order (SPEC §1, §7 "Files").
+//!
+//! Each file becomes a frame of the table's contract columns as text, plus
+//! `source_file` and `source_row`, so that one set of parsers validates every
+//! file and the quarantine keeps the original values. Parquet values are
+//! printed to the contract's canonical text (dates `YYYY-MM-DD`, instants
+//! `YYYY-MM-DDTHH:MM:SS.ffffffZ`), so a typed column is accepted exactly
+//! when its values fit the column's type.
+
+use std::io::Cursor;
+
+use bytes::Bytes;
+use polars::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::staging::TableSpec;
+use crate::storage::{fingerprint, Fingerprint, Storage};
+
+pub struct RawTable {
+    /// Contract columns as String, then `source_file`, `source_row`.
+    pub frame: DataFrame,
+    pub files: Vec<Fingerprint>,
+}
+
+fn is_data_file(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    lower.ends_with(".csv") || lower.ends_with(".parquet")
+}
+
+pub fn read_table(storage: &Storage, spec: &TableSpec) -> Result<RawTable> {
+    let listed: Vec<_> = storage
+        .list(spec.name)?
+        .into_iter()
+        .filter(|(p, _)| is_data_file(p))
+        .collect();
+    if listed.is_empty() && spec.required {
+        return Err(Error::Data(format!(
+            "required table `{}` has no .csv or .parquet files under {}/",
+            spec.name,
+            storage.display(spec.name)
+        )));
+    }
+    let paths: Vec<String> = listed.iter().map(|(p, _)| p.clone()).collect();
+    let contents = storage.get_many(&paths)?;
+    let mut frames = Vec::with_capacity(paths.len());
+    for (path, bytes) in paths.iter().zip(contents) {
+        let shown = storage.display(path);
+        let df = if path.to_ascii_lowercase().ends_with(".csv") {
+            read_csv(&shown, spec, &bytes)?
+        } else {
+            read_parquet(&shown, spec, bytes)?
+        };
+        frames.push(df);
+    }
+    let mut frame = empty_frame(spec);
+    for df in frames {
+        frame.vstack_mut(&df)?;
+    }
+    frame.rechunk_mut_par();
+    Ok(RawTable {
+        frame,
+        files: listed.iter().map(|(p, m)| fingerprint(p, m)).collect(),
+    })
+}
+
+fn empty_frame(spec: &TableSpec) -> DataFrame {
+    let mut cols: Vec<Column> = spec
+        .columns
+        .iter()
+        .map(|c| Column::new_empty(c.name.into(), &DataType::String))
+        .collect();
+    cols.push(Column::new_empty("source_file".into(), &DataType::String));
+    cols.push(Column::new_empty("source_row".into(), &DataType::Int64));
+    DataFrame::new_infer_height(cols).expect("empty columns")
+}
+
+/// Header position of each contract column (names trimmed, any case).
+fn locate_columns(file: &str, spec: &TableSpec, header: &[String]) -> Result<Vec<Option<usize>>> {
+    let normalised: Vec<String> = header.iter().map(|h| h.trim().to_lowercase()).collect();
+    spec.columns
+        .iter()
+        .map(|c| {
+            let hits: Vec<usize> = normalised
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| h.as_str() == c.name)
+                .map(|(i, _)| i)
+                .collect();
+            match hits.len() {
+                0 if c.required => Err(Error::Data(format!(
+                    "{file}: missing required column `{}` of table `{}` (columns found: {})",
+                    c.name,
+                    spec.name,
+                    header.join(", ")
+                ))),
+                0 => Ok(None),
+                1 => Ok(Some(hits[0])),
+                _ => Err(Error::Data(format!(
+                    "{file}: column `{}` appears {} times (names are matched case-insensitively)",
+                    c.name,
+                    hits.len()
+                ))),
+            }
+        })
+        .collect()
+}
+
+fn with_source(file: &str, mut cols: Vec<Column>, height: usize) -> Result<DataFrame> {
+    cols.push(Column::new_scalar(
+        "source_file".into(),
+        Scalar::new(DataType::String, AnyValue::StringOwned(file.into())),
+        height,
+    ));
+    cols.push(Column::new(
+        "source_row".into(),
+        (1..=height as i64).collect::<Vec<_>>(),
+    ));
+    Ok(DataFrame::new(height, cols)?)
+}
+
+/// CSV via the `csv` crate, which rejects ragged rows and invalid UTF-8 with
+/// the line they are on; polars' reader would pad or truncate them silently.
+/// This is a parser, the one place that walks rows in Rust.
+fn read_csv(file: &str, spec: &TableSpec, bytes: &[u8]) -> Result<DataFrame> {
+    let unreadable = |e: csv::Error| {
+        let at = e
+            .position()
+            .map(|p| format!(" (line {})", p.line()))
+            .unwrap_or_default();
+        Error::Data(format!("{file}: not a readable CSV file{at}: {e}"))
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(bytes);
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(unreadable)?
+        .iter()
+        .map(String::from)
+        .collect();
+    let positions = locate_columns(file, spec, &header)?;
+    let mut values: Vec<Vec<Option<String>>> = vec![Vec::new(); spec.columns.len()];
+    let mut record = csv::StringRecord::new();
+    while reader.read_record(&mut record).map_err(unreadable)? {
+        for (out, pos) in values.iter_mut().zip(&positions) {
+            // An empty field, quoted or not, is null (SPEC §7).
+            out.push(
+                pos.and_then(|i| record.get(i))
+                    .filter(|v| !v.is_empty())
+                    .map(String::from),
+            );
+        }
+    }
+    let height = values.first().map_or(0, Vec::len);
+    let cols = spec
+        .columns
+        .iter()
+        .zip(values)
+        .map(|(c, v)| Column::new(c.name.into(), v))
+        .collect();
+    with_source(file, cols, height)
+}
+
+fn read_parquet(file: &str, spec: &TableSpec, bytes: Bytes) -> Result<DataFrame> {
+    let df = ParquetReader::new(Cursor::new(bytes))
+        .finish()
+        .map_err(|e| Error::Data(format!("{file}: not a readable Parquet file: {e}")))?;
+    let header: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let positions = locate_columns(file, spec, &header)?;
+    let height = df.height();
+    let mut exprs = Vec::new();
+    for (c, pos) in spec.columns.iter().zip(&positions) {
+        let e = match pos {
+            None => lit(NULL).cast(DataType::String),
+            Some(i) => {
+                let name = header[*i].as_str();
+                as_text(file, name, df.column(name)?.dtype())?
+            }
+        };
+        exprs.push(e.alias(c.name));
+    }
+    let cols = df.lazy().select(exprs).collect()?.into_columns();
+    with_source(file, cols, height)
+}
+
+/// The canonical text of a typed Parquet column.
+fn as_text(file: &str, name: &str, dtype: &DataType) -> Result<Expr> {
+    let c = col(name);
+    Ok(match dtype {
+        DataType::String => when(c.clone().eq(lit("")))
+            .then(lit(NULL).cast(DataType::String))
+            .otherwise(c),
+        DataType::Date => c.cast(DataType::String),
+        DataType::Datetime(_, _) => c
+            .dt()
+            .timestamp(TimeUnit::Microseconds)
+            .cast(DataType::Datetime(TimeUnit::Microseconds, None))
+            .dt()
+            .strftime("%Y-%m-%dT%H:%M:%S%.6fZ"),
+        DataType::Null => c.cast(DataType::String),
+        d if d.is_bool() || d.is_primitive_numeric() => c.cast(DataType::String),
+        other => {
+            return Err(Error::Data(format!(
+                "{file}: column `{name}` has Parquet type {other}, which no contract column takes \
+                 (text, number, date, timestamp or bool)"
+            )))
+        }
+    })
+}

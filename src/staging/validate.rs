@@ -1,0 +1,289 @@
+//! The contract checks shared by every table (SPEC §1.1 and §7 "Reading and
+//! validation"): parse, collapse exact duplicates, give each bad row its one
+//! reason (the first that applies, in the order of `Reason`), and split the
+//! table into valid rows and quarantine rows.
+
+use std::collections::BTreeMap;
+
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::staging::TableSpec;
+
+/// Reject reasons in the order in which they are tried (SPEC §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reason {
+    MissingRequired,
+    UnparsableValue,
+    NegativeAmount,
+    InvalidMonth,
+    InvalidQuarterStart,
+    DateOrder,
+    UnknownStage,
+    UnknownActivityType,
+    DuplicateKey,
+    UnknownReference,
+    MissingFxRate,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::MissingRequired => "missing_required",
+            Reason::UnparsableValue => "unparsable_value",
+            Reason::NegativeAmount => "negative_amount",
+            Reason::InvalidMonth => "invalid_month",
+            Reason::InvalidQuarterStart => "invalid_quarter_start",
+            Reason::DateOrder => "date_order",
+            Reason::UnknownStage => "unknown_stage",
+            Reason::UnknownActivityType => "unknown_activity_type",
+            Reason::DuplicateKey => "duplicate_key",
+            Reason::UnknownReference => "unknown_reference",
+            Reason::MissingFxRate => "missing_fx_rate",
+        }
+    }
+}
+
+/// A reference to a parent table's valid rows. `parent` holds the parent
+/// key under the child's column name, plus any columns the child needs from
+/// its parent (history takes its opportunity's currency).
+pub struct Reference {
+    pub column: &'static str,
+    pub parent: LazyFrame,
+}
+
+/// What a table checks beyond parsing.
+#[derive(Default)]
+pub struct Rules {
+    /// Extra conditions that make a value unparsable (a deal_type outside its set).
+    pub unparsable: Vec<Expr>,
+    /// Row-local checks, each with its reason.
+    pub checks: Vec<(Reason, Expr)>,
+    pub references: Vec<Reference>,
+    /// Adds `fx_rate` (null when a needed rate is missing) after references.
+    pub fx: Option<Box<dyn FnOnce(LazyFrame) -> LazyFrame>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct TableStats {
+    pub rows_read: usize,
+    pub duplicates_collapsed: usize,
+    pub rejected: usize,
+    /// Rejected rows per reason.
+    pub reasons: BTreeMap<String, usize>,
+}
+
+impl TableStats {
+    /// rejected ÷ (rows read − exact duplicates collapsed), SPEC §7.
+    pub fn reject_ratio(&self) -> f64 {
+        let base = self.rows_read - self.duplicates_collapsed;
+        if base == 0 {
+            0.0
+        } else {
+            self.rejected as f64 / base as f64
+        }
+    }
+}
+
+pub fn text_name(column: &str) -> String {
+    format!("{column}__text")
+}
+
+fn any(exprs: impl IntoIterator<Item = Expr>) -> Expr {
+    exprs.into_iter().fold(lit(false), |a, b| a.or(b))
+}
+
+fn all(exprs: impl IntoIterator<Item = Expr>) -> Expr {
+    exprs.into_iter().fold(lit(true), |a, b| a.and(b))
+}
+
+pub struct Validated {
+    /// The typed contract columns (plus `fx_rate` and parent columns when asked for).
+    pub valid: DataFrame,
+    /// `table`, `source_file`, `source_row`, `reject_reason`, then the contract columns as text.
+    pub rejected: DataFrame,
+    pub stats: TableStats,
+}
+
+pub fn validate(spec: &TableSpec, raw: DataFrame, rules: Rules) -> Result<Validated> {
+    let rows_read = raw.height();
+    let names: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
+    let texts: Vec<String> = names.iter().map(|n| text_name(n)).collect();
+
+    let mut lf = raw
+        .lazy()
+        .with_row_index("_row", None)
+        .rename(&names, &texts, true)
+        .with_columns(
+            spec.columns
+                .iter()
+                .map(|c| c.ty.parse(col(text_name(c.name))).alias(c.name))
+                .collect::<Vec<_>>(),
+        );
+
+    // Exact duplicates compare parsed values (100 equals 100.0); a value that
+    // does not parse is compared by its text. The first in path and row
+    // order is kept, before any other check.
+    let mut same_row: Vec<Expr> = Vec::new();
+    let mut helper_cols: Vec<Expr> = Vec::new();
+    for c in spec.columns {
+        same_row.push(col(c.name));
+        if c.ty != crate::staging::parse::ValueType::Text {
+            let name = format!("_dup_{}", c.name);
+            helper_cols.push(
+                when(col(c.name).is_null())
+                    .then(col(text_name(c.name)))
+                    .otherwise(lit(NULL).cast(DataType::String))
+                    .alias(&name),
+            );
+            same_row.push(col(name));
+        }
+    }
+    lf = lf
+        .with_columns(helper_cols)
+        .filter(col("_row").eq(col("_row").min().over(same_row)?));
+
+    // The row-local reasons, first match wins.
+    let mut checks: Vec<(Reason, Expr)> = vec![
+        (
+            Reason::MissingRequired,
+            any(spec
+                .columns
+                .iter()
+                .filter(|c| c.required)
+                .map(|c| col(text_name(c.name)).is_null())),
+        ),
+        (
+            Reason::UnparsableValue,
+            any(spec
+                .columns
+                .iter()
+                .map(|c| {
+                    col(text_name(c.name))
+                        .is_not_null()
+                        .and(col(c.name).is_null())
+                })
+                .chain(rules.unparsable)),
+        ),
+    ];
+    let mut local = rules.checks;
+    local.sort_by_key(|(r, _)| *r);
+    checks.extend(local);
+    let mut reason = lit(NULL).cast(DataType::String);
+    for (r, cond) in checks.into_iter().rev() {
+        reason = when(cond.fill_null(lit(false)))
+            .then(lit(r.as_str()))
+            .otherwise(reason);
+    }
+    lf = lf.with_column(reason.alias("reject_reason"));
+
+    // Keys: every row with a complete, parsable key takes part, rejected rows
+    // included; all rows of a duplicated key are rejected, keeping any earlier reason.
+    if !spec.key.is_empty() {
+        let key_complete = all(spec.key.iter().map(|k| col(*k).is_not_null()));
+        let copies = col("_row")
+            .count()
+            .over(spec.key.iter().map(|k| col(*k)).collect::<Vec<_>>())?;
+        lf = lf.with_column(
+            when(
+                col("reject_reason")
+                    .is_null()
+                    .and(key_complete)
+                    .and(copies.gt(lit(1))),
+            )
+            .then(lit(Reason::DuplicateKey.as_str()))
+            .otherwise(col("reject_reason"))
+            .alias("reject_reason"),
+        );
+    }
+
+    // References to the parents' valid rows; a rejected parent rejects its children.
+    for (i, r) in rules.references.into_iter().enumerate() {
+        let found = format!("_ref_found_{i}");
+        let parent = r.parent.with_column(lit(true).alias(&found));
+        lf = lf
+            .join(
+                parent,
+                [col(r.column)],
+                [col(r.column)],
+                JoinArgs::new(JoinType::Left),
+            )
+            .with_column(
+                when(
+                    col("reject_reason")
+                        .is_null()
+                        .and(col(r.column).is_not_null())
+                        .and(col(&found).is_null()),
+                )
+                .then(lit(Reason::UnknownReference.as_str()))
+                .otherwise(col("reject_reason"))
+                .alias("reject_reason"),
+            );
+    }
+
+    let has_fx = rules.fx.is_some();
+    if let Some(fx) = rules.fx {
+        lf = fx(lf).with_column(
+            when(col("reject_reason").is_null().and(col("fx_rate").is_null()))
+                .then(lit(Reason::MissingFxRate.as_str()))
+                .otherwise(col("reject_reason"))
+                .alias("reject_reason"),
+        );
+    }
+
+    // Collected once: every mart and the child tables' reference checks read
+    // the staged table, and the quarantine counts go into the manifest.
+    let checked = lf.sort(["_row"], Default::default()).collect()?;
+    let duplicates_collapsed = rows_read - checked.height();
+
+    let mut valid_cols: Vec<Expr> = names.iter().map(|n| col(*n)).collect();
+    if has_fx {
+        valid_cols.push(col("fx_rate"));
+    }
+    let valid = checked
+        .clone()
+        .lazy()
+        .filter(col("reject_reason").is_null())
+        .select(valid_cols)
+        .collect()?;
+
+    let mut rejected_cols = vec![
+        lit(spec.name).alias("table"),
+        col("source_file"),
+        col("source_row"),
+        col("reject_reason"),
+    ];
+    rejected_cols.extend(names.iter().map(|n| col(text_name(n)).alias(*n)));
+    let rejected = checked
+        .lazy()
+        .filter(col("reject_reason").is_not_null())
+        .select(rejected_cols)
+        .collect()?;
+
+    let mut reasons = BTreeMap::new();
+    if rejected.height() > 0 {
+        let counts = rejected
+            .clone()
+            .lazy()
+            .group_by([col("reject_reason")])
+            .agg([len().alias("n")])
+            .collect()?;
+        let rs = counts.column("reject_reason")?.str()?.clone();
+        let ns = counts.column("n")?.cast(&DataType::UInt64)?;
+        for (r, n) in rs.iter().zip(ns.u64()?.iter()) {
+            reasons.insert(r.unwrap_or_default().to_string(), n.unwrap_or(0) as usize);
+        }
+    }
+    let stats = TableStats {
+        rows_read,
+        duplicates_collapsed,
+        rejected: rejected.height(),
+        reasons,
+    };
+    Ok(Validated {
+        valid,
+        rejected,
+        stats,
+    })
+}

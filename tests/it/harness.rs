@@ -1,0 +1,124 @@
+//! A small harness: run the pipeline into a temporary folder, read the
+//! published marts back from the files the manifest names, and compare
+//! values with a float tolerance.
+
+use std::collections::BTreeMap;
+use std::io::Cursor;
+
+use polars::prelude::*;
+use salesops::calendar::AsOf;
+use salesops::config::Config;
+use salesops::pipeline::{run, Outcome, RunOptions};
+use salesops::publish::{self, Manifest};
+use salesops::storage::Storage;
+
+pub fn local(path: &std::path::Path) -> Storage {
+    Storage::open(path.to_str().unwrap(), &BTreeMap::new(), true).unwrap()
+}
+
+pub fn as_of(date: &str) -> AsOf {
+    AsOf::parse(date).unwrap()
+}
+
+/// Runs a pipeline file over `source` into `out`.
+pub fn run_into(
+    config: &Config,
+    source: &Storage,
+    out: &Storage,
+    as_of_date: &str,
+    force: bool,
+) -> salesops::Result<Outcome> {
+    run(
+        config,
+        source,
+        out,
+        &RunOptions {
+            as_of: as_of(as_of_date),
+            force,
+        },
+    )
+}
+
+pub fn published(out: &Storage) -> Manifest {
+    let latest = publish::latest(out).unwrap().expect("a published run");
+    publish::read_manifest(out, &latest.run_id).unwrap()
+}
+
+pub fn read_parquet(out: &Storage, path: &str) -> DataFrame {
+    let bytes = out.get(path).unwrap();
+    ParquetReader::new(Cursor::new(bytes)).finish().unwrap()
+}
+
+/// A published mart, read back from its files.
+pub fn mart(out: &Storage, name: &str) -> DataFrame {
+    let m = published(out);
+    let files = &m
+        .marts
+        .get(name)
+        .unwrap_or_else(|| panic!("mart {name} published"))
+        .files;
+    let mut df = read_parquet(out, &files[0].path);
+    for f in &files[1..] {
+        df.vstack_mut(&read_parquet(out, &f.path)).unwrap();
+    }
+    df
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum V {
+    F(f64),
+    I(i64),
+    B(bool),
+    S(&'static str),
+    Null,
+}
+
+/// Index of the row whose `keys` columns have the given string values.
+pub fn find(df: &DataFrame, keys: &[(&str, &str)]) -> usize {
+    let mut hits = Vec::new();
+    'rows: for i in 0..df.height() {
+        for (k, v) in keys {
+            let cell = df.column(k).unwrap().get(i).unwrap();
+            let text = match cell {
+                AnyValue::String(s) => s.to_string(),
+                AnyValue::StringOwned(s) => s.to_string(),
+                other => other.to_string(),
+            };
+            if text != *v {
+                continue 'rows;
+            }
+        }
+        hits.push(i);
+    }
+    assert_eq!(
+        hits.len(),
+        1,
+        "exactly one row with {keys:?}, found {}",
+        hits.len()
+    );
+    hits[0]
+}
+
+pub fn check_row(df: &DataFrame, keys: &[(&str, &str)], expected: &[(&str, V)]) {
+    let i = find(df, keys);
+    for (name, want) in expected {
+        let got = df
+            .column(name)
+            .unwrap_or_else(|_| panic!("column {name}"))
+            .get(i)
+            .unwrap();
+        let ok = match (want, &got) {
+            (V::Null, AnyValue::Null) => true,
+            (V::F(w), g) => {
+                g.extract::<f64>()
+                    .is_some_and(|g| (g - w).abs() <= 1e-9 * w.abs().max(1.0))
+                    && !g.is_null()
+            }
+            (V::I(w), g) => !g.is_null() && g.extract::<i64>() == Some(*w),
+            (V::B(w), AnyValue::Boolean(g)) => g == w,
+            (V::S(w), AnyValue::String(g)) => g == w,
+            _ => false,
+        };
+        assert!(ok, "{keys:?} column {name}: expected {want:?}, got {got:?}");
+    }
+}

@@ -1,0 +1,10 @@
+//! Integration tests, one binary with a module per area (STYLE). Each test
+//! gets its own temporary output; fixtures live under tests/fixtures/.
+
+mod cli;
+mod hand_fixture;
+mod harness;
+mod publishing;
+mod rejects;
+mod s3;
+mod shuffle;

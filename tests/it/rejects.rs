@@ -1,0 +1,334 @@
+//! One test per reject reason of SPEC §1.1, plus exact duplicates and the
+//! cascade to child rows. Each test stages a tiny source with one kind of
+//! bad row and checks the quarantine: the reason, the file and row, and the
+//! original text.
+
+use polars::prelude::*;
+use salesops::config::Config;
+use salesops::pipeline::stage;
+use salesops::staging::{Staged, StagedTable};
+use salesops::storage::Storage;
+
+const REPS: &str = "rep_id,team,level,hire_date,end_date\nR1,East,junior,2023-01-01,\n";
+const OPP_HEADER: &str =
+    "opportunity_id,rep_id,created_date,close_date,stage,amount,currency,deal_type\n";
+const OPP_OK: &str = "O1,R1,2024-01-05,2024-02-01,Closed Won,100,,new_business\n";
+
+/// Stages a source made of `files` (path, content) on top of valid reps.
+fn stage_files(files: &[(&str, &str)]) -> Staged {
+    let dir = tempfile::tempdir().unwrap();
+    let mut all: Vec<(&str, String)> = vec![("reps/reps.csv", REPS.to_string())];
+    if !files.iter().any(|(p, _)| p.starts_with("opportunities/")) {
+        all.push(("opportunities/o.csv", format!("{OPP_HEADER}{OPP_OK}")));
+    }
+    all.extend(files.iter().map(|(p, c)| (*p, c.to_string())));
+    for (path, content) in all {
+        let full = dir.path().join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, content).unwrap();
+    }
+    let storage = Storage::open(dir.path().to_str().unwrap(), &Default::default(), false).unwrap();
+    stage(&storage, &Config::default()).unwrap()
+}
+
+fn opportunities(rows: &str) -> Staged {
+    stage_files(&[(
+        "opportunities/o.csv",
+        &format!("{OPP_HEADER}{OPP_OK}{rows}"),
+    )])
+}
+
+/// (source_row, reject_reason) of a table's quarantine, in row order.
+fn reasons(t: &StagedTable) -> Vec<(i64, String)> {
+    let rows = t
+        .rejected
+        .column("source_row")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .clone();
+    let rs = t
+        .rejected
+        .column("reject_reason")
+        .unwrap()
+        .str()
+        .unwrap()
+        .clone();
+    rows.no_null_iter()
+        .zip(rs.no_null_iter().map(String::from))
+        .collect()
+}
+
+fn text(t: &StagedTable, column: &str, i: usize) -> Option<String> {
+    t.rejected
+        .column(column)
+        .unwrap()
+        .str()
+        .unwrap()
+        .get(i)
+        .map(String::from)
+}
+
+#[test]
+fn missing_required() {
+    // Row 2 has no rep_id; row 3 has no amount.
+    let s = opportunities(
+        "O2,,2024-01-05,2024-02-01,Closed Won,100,,\nO3,R1,2024-01-05,2024-02-01,Closed Won,,,\n",
+    );
+    assert_eq!(
+        reasons(&s.opportunities),
+        [
+            (2, "missing_required".into()),
+            (3, "missing_required".into())
+        ]
+    );
+    assert_eq!(s.opportunities.valid.height(), 1);
+    let t = &s.opportunities;
+    assert!(text(t, "source_file", 0)
+        .unwrap()
+        .ends_with("opportunities/o.csv"));
+    assert_eq!(text(t, "table", 0).as_deref(), Some("opportunities"));
+}
+
+#[test]
+fn unparsable_value() {
+    // A thousands separator, a leading space, a US date, a deal_type outside its set.
+    let s = opportunities(concat!(
+        "O2,R1,2024-01-05,2024-02-01,Closed Won,\"1,000\",,\n",
+        "O3,R1,2024-01-05,2024-02-01,Closed Won, 100,,\n",
+        "O4,R1,01/05/2024,2024-02-01,Closed Won,100,,\n",
+        "O5,R1,2024-01-05,2024-02-01,Closed Won,100,,barter\n",
+    ));
+    let r = reasons(&s.opportunities);
+    assert_eq!(r.len(), 4);
+    assert!(
+        r.iter().all(|(_, reason)| reason == "unparsable_value"),
+        "{r:?}"
+    );
+    // The original text is kept.
+    assert_eq!(
+        text(&s.opportunities, "amount", 0).as_deref(),
+        Some("1,000")
+    );
+    assert_eq!(text(&s.opportunities, "amount", 1).as_deref(), Some(" 100"));
+}
+
+#[test]
+fn negative_amount() {
+    let s = stage_files(&[
+        ("opportunities/o.csv", &format!("{OPP_HEADER}{OPP_OK}O2,R1,2024-01-05,2024-02-01,Closed Won,-1,,\n")),
+        (
+            "activities/a.csv",
+            "activity_id,rep_id,activity_type,started_at,duration_minutes\nA1,R1,call,2024-01-05T10:00:00Z,-5\nA2,R1,call,2024-01-05T11:00:00Z,5\n",
+        ),
+        ("fx_rates/fx.csv", "currency,rate_date,rate_to_reporting\nEUR,2024-01-01,0\nEUR,2024-02-01,1.1\n"),
+    ]);
+    assert_eq!(reasons(&s.opportunities), [(2, "negative_amount".into())]);
+    assert_eq!(reasons(&s.activities), [(1, "negative_amount".into())]);
+    // A rate ≤ 0 is filed under negative_amount (SPEC §7).
+    assert_eq!(reasons(&s.fx_rates), [(1, "negative_amount".into())]);
+}
+
+#[test]
+fn invalid_month() {
+    let s = stage_files(&[(
+        "quotas/q.csv",
+        "rep_id,month,quota_amount\nR1,2024-01-01,10\nR1,2024-02-15,10\n",
+    )]);
+    assert_eq!(reasons(&s.quotas), [(2, "invalid_month".into())]);
+}
+
+#[test]
+fn invalid_quarter_start() {
+    // Calendar fiscal year: quarters start in Jan, Apr, Jul, Oct.
+    let s = stage_files(&[(
+        "forecast_submissions/f.csv",
+        "rep_id,quarter_start,submitted_at,amount\nR1,2024-04-01,2024-04-02,10\nR1,2024-02-01,2024-02-02,10\n",
+    )]);
+    assert_eq!(
+        reasons(&s.forecast_submissions),
+        [(2, "invalid_quarter_start".into())]
+    );
+}
+
+#[test]
+fn date_order() {
+    let s = stage_files(&[
+        (
+            "opportunities/o.csv",
+            &format!("{OPP_HEADER}{OPP_OK}O2,R1,2024-03-05,2024-02-01,Closed Won,1,,\n"),
+        ),
+        (
+            "reps/more.csv",
+            "rep_id,team,level,hire_date,end_date\nR2,East,junior,2024-01-01,2023-12-31\n",
+        ),
+    ]);
+    assert_eq!(reasons(&s.opportunities), [(2, "date_order".into())]);
+    assert_eq!(reasons(&s.reps), [(1, "date_order".into())]);
+}
+
+#[test]
+fn unknown_stage() {
+    // Stage names match exactly, case included.
+    let s = opportunities("O2,R1,2024-01-05,2024-02-01,Closed Maybe,1,,\nO3,R1,2024-01-05,2024-02-01,closed won,1,,\n");
+    assert_eq!(
+        reasons(&s.opportunities),
+        [(2, "unknown_stage".into()), (3, "unknown_stage".into())]
+    );
+}
+
+#[test]
+fn unknown_activity_type() {
+    let s = stage_files(&[(
+        "activities/a.csv",
+        "activity_id,rep_id,activity_type,started_at\nA1,R1,lunch,2024-01-05T10:00:00Z\nA2,R1,call,2024-01-05\n",
+    )]);
+    assert_eq!(
+        reasons(&s.activities),
+        [(1, "unknown_activity_type".into())]
+    );
+}
+
+#[test]
+fn duplicate_key() {
+    // O2 twice with different amounts: both rejected. O3 twice where one copy
+    // is already negative: that one keeps its earlier reason.
+    let s = opportunities(concat!(
+        "O2,R1,2024-01-05,2024-02-01,Closed Won,1,,\n",
+        "O2,R1,2024-01-05,2024-02-01,Closed Won,2,,\n",
+        "O3,R1,2024-01-05,2024-02-01,Closed Won,-3,,\n",
+        "O3,R1,2024-01-05,2024-02-01,Closed Won,3,,\n",
+    ));
+    assert_eq!(
+        reasons(&s.opportunities),
+        [
+            (2, "duplicate_key".into()),
+            (3, "duplicate_key".into()),
+            (4, "negative_amount".into()),
+            (5, "duplicate_key".into()),
+        ]
+    );
+}
+
+#[test]
+fn exact_duplicates_collapse_across_files() {
+    // 100 equals 100.0 after parsing; the copy in the second file is collapsed, not rejected.
+    let s = stage_files(&[
+        ("opportunities/a.csv", &format!("{OPP_HEADER}{OPP_OK}")),
+        (
+            "opportunities/b.csv",
+            &format!("{OPP_HEADER}O1,R1,2024-01-05,2024-02-01,Closed Won,100.0,,new_business\n"),
+        ),
+    ]);
+    assert_eq!(s.opportunities.stats.rows_read, 2);
+    assert_eq!(s.opportunities.stats.duplicates_collapsed, 1);
+    assert_eq!(s.opportunities.stats.rejected, 0);
+    assert_eq!(s.opportunities.valid.height(), 1);
+}
+
+#[test]
+fn unknown_reference_cascades_to_children() {
+    // O2's rep does not exist; O3 is rejected for its amount. Their history
+    // rows and the activity's rep follow; the lead event of an unknown lead too.
+    let s = stage_files(&[
+        (
+            "opportunities/o.csv",
+            &format!("{OPP_HEADER}{OPP_OK}O2,R9,2024-01-05,2024-02-01,Closed Won,1,,\nO3,R1,2024-01-05,2024-02-01,Closed Won,-1,,\n"),
+        ),
+        (
+            "opportunity_history/h.csv",
+            "opportunity_id,changed_at,stage,amount,close_date\nO1,2024-01-05,Discovery,100,2024-02-01\nO2,2024-01-05,Discovery,1,2024-02-01\nO3,2024-01-05,Discovery,1,2024-02-01\n",
+        ),
+        ("activities/a.csv", "activity_id,rep_id,activity_type,started_at\nA1,R9,call,2024-01-05\n"),
+        ("leads/l.csv", "lead_id,created_at,rep_id\nL1,2024-01-05,R1\nL2,2024-01-05,R9\nL3,2024-01-05,\n"),
+        ("lead_events/e.csv", "lead_id,event_type,occurred_at\nL1,email_open,2024-01-06\nL2,email_open,2024-01-06\nL9,email_open,2024-01-06\n"),
+    ]);
+    assert_eq!(
+        reasons(&s.opportunities),
+        [
+            (2, "unknown_reference".into()),
+            (3, "negative_amount".into())
+        ]
+    );
+    assert_eq!(
+        reasons(&s.opportunity_history),
+        [
+            (2, "unknown_reference".into()),
+            (3, "unknown_reference".into())
+        ]
+    );
+    assert_eq!(reasons(&s.activities), [(1, "unknown_reference".into())]);
+    // A lead without a rep is fine; one with an unknown rep is not.
+    assert_eq!(reasons(&s.leads), [(2, "unknown_reference".into())]);
+    assert_eq!(
+        reasons(&s.lead_events),
+        [
+            (2, "unknown_reference".into()),
+            (3, "unknown_reference".into())
+        ]
+    );
+}
+
+#[test]
+fn missing_fx_rate() {
+    // JPY has no rate; a EUR deal closing before the first EUR rate has none;
+    // a history row uses its opportunity's currency and its own close_date.
+    let s = stage_files(&[
+        (
+            "opportunities/o.csv",
+            &format!(
+                "{OPP_HEADER}{OPP_OK}O2,R1,2024-01-05,2024-02-01,Closed Won,1,JPY,\nO3,R1,2023-01-05,2023-02-01,Closed Won,1,EUR,\nO4,R1,2024-01-05,2024-02-01,Closed Won,1,EUR,\n"
+            ),
+        ),
+        ("fx_rates/fx.csv", "currency,rate_date,rate_to_reporting\nEUR,2024-01-01,1.1\n"),
+        (
+            "opportunity_history/h.csv",
+            "opportunity_id,changed_at,stage,amount,close_date\nO4,2024-01-05,Discovery,1,2023-12-31\nO4,2024-01-06,Discovery,1,2024-01-01\n",
+        ),
+    ]);
+    assert_eq!(
+        reasons(&s.opportunities),
+        [(2, "missing_fx_rate".into()), (3, "missing_fx_rate".into())]
+    );
+    assert_eq!(
+        reasons(&s.opportunity_history),
+        [(1, "missing_fx_rate".into())]
+    );
+    let rate = s
+        .opportunities
+        .valid
+        .column("fx_rate")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .get(1);
+    assert_eq!(rate, Some(1.1));
+}
+
+#[test]
+fn a_reason_per_row_in_spec_order() {
+    // Missing rep_id and a negative amount: missing_required comes first.
+    let s = opportunities("O2,,2024-01-05,2024-02-01,Closed Maybe,-1,,\n");
+    assert_eq!(reasons(&s.opportunities), [(2, "missing_required".into())]);
+    // The quarantine's columns: its own four, then the contract's as text.
+    let names: Vec<String> = s
+        .opportunities
+        .rejected
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    assert_eq!(
+        &names[..5],
+        [
+            "table",
+            "source_file",
+            "source_row",
+            "reject_reason",
+            "opportunity_id"
+        ]
+    );
+    assert!(s.opportunities.rejected.dtypes()[5..]
+        .iter()
+        .all(|d| *d == DataType::String));
+}
