@@ -21,6 +21,9 @@ use crate::storage::Storage;
 pub struct GenerateOptions {
     pub scale: f64,
     pub seed: u64,
+    /// Every table as Parquet (benchmarks); otherwise CSV and Parquet mixed,
+    /// as exports from real systems are.
+    pub all_parquet: bool,
 }
 
 const TEAMS: [(&str, f64); 3] = [
@@ -382,7 +385,7 @@ pub fn generate(output: &Storage, opts: &GenerateOptions) -> Result<()> {
                 let with_history = rng.gen_range(0..10) != 0;
                 let mut t = created.and_hms_opt(9, 0, 0).unwrap()
                     + Duration::minutes(rng.gen_range(0..480));
-                let steps = rng.gen_range(1..5);
+                let steps = rng.gen_range(3..6);
                 let final_stage;
                 let closed = close <= end;
                 for (k, stage) in OPEN_STAGES.iter().take(steps).enumerate() {
@@ -458,7 +461,7 @@ pub fn generate(output: &Storage, opts: &GenerateOptions) -> Result<()> {
                 }
             }
             // The rest of a rep's month: prospecting, admin, training.
-            for _ in 0..rng.gen_range(15..35) {
+            for _ in 0..rng.gen_range(60..100) {
                 let day = m + Duration::days(rng.gen_range(0..28));
                 if !r.employed(day) || day > end {
                     continue;
@@ -540,63 +543,132 @@ pub fn generate(output: &Storage, opts: &GenerateOptions) -> Result<()> {
         &mut sub_t,
     );
 
-    // ---- write: CSV and Parquet mixed, as exports from real systems are ----
-    let put = |path: &str, bytes: Vec<u8>| output.put(path, bytes.into());
-    put("reps/reps.csv", reps_t.csv(&reps_t.rows))?;
-    put("fx_rates/fx_rates.csv", fx_t.csv(&fx_t.rows))?;
-    put("quotas/quotas.csv", quota_t.csv(&quota_t.rows))?;
+    // ---- write ----
+    let date = DataType::Date;
+    let number = DataType::Float64;
+    let instant = DataType::Datetime(TimeUnit::Microseconds, None);
+    let write = |table: &Table,
+                 name: &str,
+                 rows: &[Vec<Option<String>>],
+                 parquet: bool,
+                 types: &[(&str, DataType)]| {
+        if parquet {
+            output.put(
+                &format!("{name}.parquet"),
+                table.parquet(rows, types)?.into(),
+            )
+        } else {
+            output.put(&format!("{name}.csv"), table.csv(rows).into())
+        }
+    };
+    let p = opts.all_parquet;
+    write(
+        &reps_t,
+        "reps/reps",
+        &reps_t.rows,
+        p,
+        &[("hire_date", date.clone()), ("end_date", date.clone())],
+    )?;
+    write(
+        &fx_t,
+        "fx_rates/fx_rates",
+        &fx_t.rows,
+        p,
+        &[
+            ("rate_date", date.clone()),
+            ("rate_to_reporting", number.clone()),
+        ],
+    )?;
+    write(
+        &quota_t,
+        "quotas/quotas",
+        &quota_t.rows,
+        p,
+        &[("month", date.clone()), ("quota_amount", number.clone())],
+    )?;
+    let opp_types = [
+        ("created_date", date.clone()),
+        ("close_date", date.clone()),
+        ("amount", number.clone()),
+    ];
     let split = opp_t.rows.len() * 2 / 3;
-    put("opportunities/part-0.csv", opp_t.csv(&opp_t.rows[..split]))?;
-    put(
-        "opportunities/part-1.parquet",
-        opp_t.parquet(
-            &opp_t.rows[split..],
-            &[
-                ("created_date", DataType::Date),
-                ("close_date", DataType::Date),
-                ("amount", DataType::Float64),
-            ],
-        )?,
+    write(
+        &opp_t,
+        "opportunities/part-0",
+        &opp_t.rows[..split],
+        p,
+        &opp_types,
     )?;
-    put(
-        "opportunity_history/history.parquet",
-        hist_t.parquet(
-            &hist_t.rows,
-            &[
-                (
-                    "changed_at",
-                    DataType::Datetime(TimeUnit::Microseconds, None),
-                ),
-                ("close_date", DataType::Date),
-                ("amount", DataType::Float64),
-            ],
-        )?,
+    write(
+        &opp_t,
+        "opportunities/part-1",
+        &opp_t.rows[split..],
+        true,
+        &opp_types,
     )?;
-    put(
-        "opportunity_history/corrections.csv",
-        corrections_t.csv(&corrections_t.rows),
+    let hist_types = [
+        ("changed_at", instant.clone()),
+        ("close_date", date.clone()),
+        ("amount", number.clone()),
+    ];
+    write(
+        &hist_t,
+        "opportunity_history/history",
+        &hist_t.rows,
+        true,
+        &hist_types,
+    )?;
+    // Hand-made corrections, with a malformed timestamp: always CSV.
+    write(
+        &corrections_t,
+        "opportunity_history/corrections",
+        &corrections_t.rows,
+        false,
+        &[],
     )?;
     let act_types = [
-        (
-            "started_at",
-            DataType::Datetime(TimeUnit::Microseconds, None),
-        ),
-        ("duration_minutes", DataType::Float64),
+        ("started_at", instant.clone()),
+        ("duration_minutes", number.clone()),
     ];
     let half = act_t.rows.len() / 2;
-    put(
-        "activities/part-0.parquet",
-        act_t.parquet(&act_t.rows[..half], &act_types)?,
+    write(
+        &act_t,
+        "activities/part-0",
+        &act_t.rows[..half],
+        true,
+        &act_types,
     )?;
-    put(
-        "activities/part-1.parquet",
-        act_t.parquet(&act_t.rows[half..], &act_types)?,
+    write(
+        &act_t,
+        "activities/part-1",
+        &act_t.rows[half..],
+        true,
+        &act_types,
     )?;
-    put("leads/leads.csv", leads_t.csv(&leads_t.rows))?;
-    put("lead_events/lead_events.csv", events_t.csv(&events_t.rows))?;
-    put(
-        "forecast_submissions/submissions.csv",
-        sub_t.csv(&sub_t.rows),
+    write(
+        &leads_t,
+        "leads/leads",
+        &leads_t.rows,
+        p,
+        &[("created_at", instant.clone())],
+    )?;
+    write(
+        &events_t,
+        "lead_events/lead_events",
+        &events_t.rows,
+        p,
+        &[("occurred_at", instant.clone())],
+    )?;
+    write(
+        &sub_t,
+        "forecast_submissions/submissions",
+        &sub_t.rows,
+        p,
+        &[
+            ("quarter_start", date),
+            ("submitted_at", instant),
+            ("amount", number),
+        ],
     )?;
     tracing::info!(
         reps = reps_t.rows.len(),

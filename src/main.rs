@@ -73,6 +73,9 @@ enum Command {
         scale: f64,
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// Write every table as Parquet (default: CSV and Parquet mixed).
+        #[arg(long)]
+        parquet: bool,
     },
 }
 
@@ -184,12 +187,20 @@ fn run(cli: Cli) -> Result<()> {
             output,
             scale,
             seed,
+            parquet,
         } => {
             if scale.is_nan() || scale <= 0.0 {
                 return Err(Error::Usage(format!("--scale {scale}: must be > 0")));
             }
             let out = Storage::open(&output, &BTreeMap::new(), true)?;
-            generate(&out, &GenerateOptions { scale, seed })?;
+            generate(
+                &out,
+                &GenerateOptions {
+                    scale,
+                    seed,
+                    all_parquet: parquet,
+                },
+            )?;
             println!("synthetic inputs written to {}", out.url());
             Ok(())
         }

@@ -25,7 +25,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::marts::Mart;
 use crate::staging::{Staged, TableStats};
-use crate::storage::{Fingerprint, Storage};
+use crate::storage::Storage;
 
 pub const LATEST: &str = "_latest.json";
 pub const ROW_GROUP_ROWS: usize = 1_000_000;
@@ -107,21 +107,6 @@ pub fn run_id(inputs: &[InputEntry], config: &Config, as_of: &AsOf) -> String {
     h.update(format_instant(as_of));
     let digest = format!("{:x}", h.finalize());
     format!("{}-{}", as_of.date().format("%Y%m%d"), &digest[..16])
-}
-
-pub fn input_entries(staged_files: &[(&str, &[Fingerprint])]) -> Vec<InputEntry> {
-    let mut out = Vec::new();
-    for (table, files) in staged_files {
-        for f in *files {
-            out.push(InputEntry {
-                table: table.to_string(),
-                path: f.path.clone(),
-                size: f.size,
-                version: f.version.clone(),
-            });
-        }
-    }
-    out
 }
 
 /// The run `_latest.json` names, if any.

@@ -32,23 +32,8 @@ pub fn attach_rate(
             col("rate_to_reporting").alias("_fx_rate"),
         ])
         .sort(["_fx_rate_date"], Default::default());
-    let joined = left
-        .join_builder()
-        .with(right)
-        .left_on([col("_fx_date")])
-        .right_on([col("_fx_rate_date")])
-        .how(JoinType::AsOf(Box::new(AsOfOptions {
-            strategy: AsofStrategy::Backward,
-            tolerance: None,
-            tolerance_str: None,
-            left_by: Some(vec!["_fx_currency".into()]),
-            right_by: Some(vec!["_fx_currency".into()]),
-            allow_eq: true,
-            // Both sides are sorted just above; polars cannot check it per
-            // group and would print a warning to stderr (breaking JSON logs).
-            check_sortedness: false,
-        })))
-        .finish();
+    let joined =
+        super::join_latest_at_or_before(left, right, "_fx_date", "_fx_rate_date", "_fx_currency");
     joined
         .with_column(
             when(col(currency).is_null().or(col(currency).eq(lit(reporting))))

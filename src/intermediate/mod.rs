@@ -202,6 +202,34 @@ impl Inputs {
     }
 }
 
+/// A backward as-of join per `by`: each left row gets the right row with the
+/// latest `right_on` at or before its own `left_on`. Both sides
+/// must be sorted on their keys (callers sort just before).
+pub fn join_latest_at_or_before(
+    left: LazyFrame,
+    right: LazyFrame,
+    left_on: &str,
+    right_on: &str,
+    by: &str,
+) -> LazyFrame {
+    left.join_builder()
+        .with(right)
+        .left_on([col(left_on)])
+        .right_on([col(right_on)])
+        .how(JoinType::AsOf(Box::new(AsOfOptions {
+            strategy: AsofStrategy::Backward,
+            tolerance: None,
+            tolerance_str: None,
+            left_by: Some(vec![by.into()]),
+            right_by: Some(vec![by.into()]),
+            allow_eq: true,
+            // polars cannot check sortedness per group and would print a
+            // warning to stderr (breaking JSON logs); callers sort.
+            check_sortedness: false,
+        })))
+        .finish()
+}
+
 /// `num / den`, null when the denominator is 0 or null (SPEC §4).
 pub fn ratio(num: Expr, den: Expr) -> Expr {
     let den = den.cast(DataType::Float64);

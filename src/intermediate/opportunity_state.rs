@@ -97,22 +97,12 @@ pub fn state_at(history: LazyFrame, at: LazyFrame) -> LazyFrame {
             col("probability").alias("state_probability"),
         ])
         .sort(["changed_at"], Default::default());
-    at.sort(["t"], Default::default())
-        .join_builder()
-        .with(right)
-        .left_on([col("t")])
-        .right_on([col("changed_at")])
-        .how(JoinType::AsOf(Box::new(AsOfOptions {
-            strategy: AsofStrategy::Backward,
-            tolerance: None,
-            tolerance_str: None,
-            left_by: Some(vec!["opportunity_id".into()]),
-            right_by: Some(vec!["opportunity_id".into()]),
-            allow_eq: true,
-            // Both sides are sorted just above; polars cannot check it per
-            // group and would print a warning to stderr (breaking JSON logs).
-            check_sortedness: false,
-        })))
-        .finish()
-        .select([all().exclude_cols(["changed_at"]).as_expr()])
+    super::join_latest_at_or_before(
+        at.sort(["t"], Default::default()),
+        right,
+        "t",
+        "changed_at",
+        "opportunity_id",
+    )
+    .select([all().exclude_cols(["changed_at"]).as_expr()])
 }

@@ -66,6 +66,19 @@ fn sum_where(cond: Expr, value: Expr) -> Expr {
     when(cond).then(value).otherwise(lit(0.0)).sum()
 }
 
+/// Ratios defined the same way for a rep and for a team: from sums (of the
+/// rep's deals and activities, or of the team's reps), never a mean of means.
+pub fn deal_and_activity_ratios() -> Vec<Expr> {
+    vec![
+        ratio(col("won_count"), col("won_count") + col("lost_count")).alias("win_rate"),
+        ratio(col("won_amount"), col("won_amount") + col("lost_amount")).alias("win_rate_value"),
+        ratio(col("won_amount"), col("won_count")).alias("avg_deal_size"),
+        ratio(col("sales_cycle_days_total"), col("won_count")).alias("avg_sales_cycle_days"),
+        ratio(col("selling_minutes"), col("total_minutes")).alias("selling_time_share"),
+        ratio(col("meetings"), col("prospecting_activities")).alias("meeting_rate"),
+    ]
+}
+
 /// The rep-quarter rows with every §4.1 column, plus `quarter_idx` and
 /// `sales_cycle_days_total` (what team_quarter_kpis needs to average over
 /// deals rather than over reps).

@@ -7,6 +7,7 @@
 
 use polars::prelude::*;
 
+use super::rep_quarter_performance::deal_and_activity_ratios;
 use super::MartSpec;
 use crate::intermediate::ratio;
 
@@ -108,16 +109,10 @@ pub fn build(performance: LazyFrame, trends: LazyFrame) -> LazyFrame {
         .with_column(lit("company").alias("scope"));
     concat([teams, company], UnionArgs::default())
         .expect("same columns")
+        .with_columns(deal_and_activity_ratios())
         .with_columns([
-            ratio(col("won_count"), col("won_count") + col("lost_count")).alias("win_rate"),
-            ratio(col("won_amount"), col("won_amount") + col("lost_amount"))
-                .alias("win_rate_value"),
-            ratio(col("won_amount"), col("won_count")).alias("avg_deal_size"),
             ratio(col("won_amount_with_quota"), col("quota")).alias("quota_attainment"),
             ratio(col("attained"), col("with_attainment")).alias("quota_attainment_rate"),
-            ratio(col("sales_cycle_days_total"), col("won_count")).alias("avg_sales_cycle_days"),
-            ratio(col("selling_minutes"), col("total_minutes")).alias("selling_time_share"),
-            ratio(col("meetings"), col("prospecting_activities")).alias("meeting_rate"),
         ])
         .sort(["scope", "scope_id", "quarter_start"], Default::default())
 }

@@ -37,8 +37,13 @@ fn rep_quarter_performance_by_hand() {
         &df,
         &[("rep_id", "A"), ("fiscal_quarter", q1)],
         &[
+            ("rep_name", S("Ann")),
             ("team", S("East")),
+            ("region", S("NA")),
             ("level", S("junior")),
+            // A fiscal year starting in February: Q1 is Feb–Apr.
+            ("quarter_start", D("2024-02-01")),
+            ("quarter_end", D("2024-04-30")),
             ("is_complete", B(true)),
             // O1 won 10,000 (closed 03-20); O2 lost 5,000 (closed 04-10, no history).
             ("won_amount", F(10000.0)),
@@ -104,6 +109,8 @@ fn rep_quarter_performance_by_hand() {
         &df,
         &[("rep_id", "A"), ("fiscal_quarter", q3)],
         &[
+            ("quarter_start", D("2024-08-01")),
+            ("quarter_end", D("2024-10-31")),
             ("is_complete", B(false)),
             // O9 (99,999) was created 2024-09-20, after as_of: ignored.
             ("won_amount", F(0.0)),
@@ -305,6 +312,13 @@ fn rep_quarter_trends_by_hand() {
         &df,
         &[("rep_id", "A"), ("fiscal_quarter", q1)],
         &[
+            ("rep_name", S("Ann")),
+            ("team", S("East")),
+            ("region", S("NA")),
+            ("level", S("junior")),
+            ("quarter_start", D("2024-02-01")),
+            ("quarter_end", D("2024-04-30")),
+            ("is_complete", B(true)),
             ("metric", F(10000.0)),
             ("prev_metric", Null),
             ("change", Null),
@@ -422,6 +436,9 @@ fn team_quarter_kpis_by_hand() {
         &df,
         &key(&company, "FY2025-Q1"),
         &[
+            ("quarter_start", D("2024-02-01")),
+            ("quarter_end", D("2024-04-30")),
+            ("is_complete", B(true)),
             ("reps", I(4)),
             // A 10,000 + B 8,800.
             ("won_amount", F(18800.0)),

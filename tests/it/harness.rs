@@ -70,6 +70,8 @@ pub enum V {
     I(i64),
     B(bool),
     S(&'static str),
+    /// A date, as YYYY-MM-DD.
+    D(&'static str),
     Null,
 }
 
@@ -117,6 +119,7 @@ pub fn check_row(df: &DataFrame, keys: &[(&str, &str)], expected: &[(&str, V)]) 
             (V::I(w), g) => !g.is_null() && g.extract::<i64>() == Some(*w),
             (V::B(w), AnyValue::Boolean(g)) => g == w,
             (V::S(w), AnyValue::String(g)) => g == w,
+            (V::D(w), AnyValue::Date(_)) => got.to_string() == *w,
             _ => false,
         };
         assert!(ok, "{keys:?} column {name}: expected {want:?}, got {got:?}");

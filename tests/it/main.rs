@@ -4,6 +4,7 @@
 mod cli;
 mod hand_fixture;
 mod harness;
+mod invariants;
 mod publishing;
 mod rejects;
 mod s3;

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The end-to-end benchmark: synthetic inputs at SCALE (33 = ~100k
+# opportunities, ~450k history rows, ~2.7M activities, all Parquet), then one
+# full `salesops run`, timed with /usr/bin/time -v (wall time, peak memory).
+# Measured here, never asserted in a test.
+#
+#   bash benches/bench.sh              # release build, scale 33
+#   SCALE=5 PROFILE=dev bash benches/bench.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SCALE=${SCALE:-33}
+PROFILE=${PROFILE:-release}
+WORK=${WORK:-/tmp/salesops-bench}
+DATA="$WORK/data-$SCALE"
+OUT="$WORK/out"
+
+if [ "$PROFILE" = release ]; then
+  cargo build --release --locked --bin salesops
+  BIN=target/release/salesops
+else
+  cargo build --locked --bin salesops
+  BIN=target/debug/salesops
+fi
+
+if [ ! -d "$DATA/reps" ]; then
+  "$BIN" generate --output "$DATA" --scale "$SCALE" --parquet
+fi
+echo "inputs: $(du -sh "$DATA" | cut -f1) in $DATA"
+rm -rf "$OUT"
+/usr/bin/time -v "$BIN" --log-format json run --source "$DATA" --output "$OUT" --as-of 2025-11-15 \
+  2> "$WORK/run.log" || { tail -5 "$WORK/run.log"; exit 1; }
+grep -E '"stage":"[a-z:_]+"' "$WORK/run.log" | grep -E 'Stage finished|Mart built|Table read' \
+  | sed -E 's/.*"(stage|mart|table)":"([^"]+)".*"rows":([0-9]+).*"seconds":([0-9.]+).*/  \2 rows=\3 seconds=\4/' || true
+grep -E 'Elapsed \(wall clock\)|Maximum resident set size' "$WORK/run.log"

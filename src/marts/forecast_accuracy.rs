@@ -1,0 +1,124 @@
+//! forecast_accuracy — SPEC §4.5, and forecast_accuracy_summary — §4.6.
+//!
+//! forecast_accuracy grain: one row per forecasts row of a complete quarter,
+//! with what was actually won in the quarter in the same scope (the current
+//! opportunities table; 0 when nothing was won, and then no percentage
+//! error). Rows with a null forecast are kept, with null errors.
+//!
+//! forecast_accuracy_summary grain: one row per (scope, method,
+//! days_into_quarter), over the accuracy rows with a forecast: MAPE, WAPE,
+//! bias, the share of forecasts at least 75% accurate (the article's bar,
+//! which fewer than a quarter of sales organisations reach), and the best
+//! method (lowest WAPE in its scope and offset; ties go to the method name
+//! that sorts first; none when every WAPE is null).
+
+use polars::prelude::*;
+
+use super::forecasts::{self, in_scopes};
+use super::MartSpec;
+use crate::intermediate::{ratio, Inputs};
+
+pub const SPEC: MartSpec = MartSpec {
+    name: "forecast_accuracy",
+    grain: forecasts::SPEC.grain,
+    columns: &[
+        "scope",
+        "scope_id",
+        "fiscal_quarter",
+        "quarter_start",
+        "quarter_end",
+        "method",
+        "snapshot_date",
+        "days_into_quarter",
+        "forecast_amount",
+        "won_to_date",
+        "open_in_scope",
+        "actual_amount",
+        "error",
+        "abs_error",
+        "abs_pct_error",
+        "accuracy",
+    ],
+};
+
+pub const SUMMARY_SPEC: MartSpec = MartSpec {
+    name: "forecast_accuracy_summary",
+    grain: &["scope", "method", "days_into_quarter"],
+    columns: &[
+        "scope",
+        "method",
+        "days_into_quarter",
+        "observations",
+        "mape",
+        "wape",
+        "bias",
+        "share_at_least_75",
+        "best_method",
+    ],
+};
+
+/// `forecast_rows`: the forecasts frame before publishing (with
+/// `quarter_idx` and `is_complete`).
+pub fn build(inputs: &Inputs, forecast_rows: LazyFrame) -> LazyFrame {
+    let won = inputs
+        .opportunities
+        .clone()
+        .filter(col("kind").eq(lit("won")))
+        .with_column(inputs.quarter_of(col("close_date")).alias("quarter_idx"))
+        .join(
+            inputs.reps.clone().select([col("rep_id"), col("team")]),
+            [col("rep_id")],
+            [col("rep_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .select([col("rep_id"), col("team"), col("quarter_idx"), col("amount")]);
+    let actual = in_scopes(won, true)
+        .group_by([col("scope"), col("scope_id"), col("quarter_idx")])
+        .agg([col("amount").sum().alias("actual_amount")]);
+    let keys = [col("scope"), col("scope_id"), col("quarter_idx")];
+    forecast_rows
+        .filter(col("is_complete"))
+        .join(actual, keys.clone(), keys, JoinArgs::new(JoinType::Left))
+        .with_column(col("actual_amount").fill_null(lit(0.0)))
+        .with_column((col("forecast_amount") - col("actual_amount")).alias("error"))
+        .with_column(col("error").abs().alias("abs_error"))
+        .with_column(ratio(col("abs_error"), col("actual_amount")).alias("abs_pct_error"))
+        .with_column(
+            when((lit(1.0) - col("abs_pct_error")).lt(lit(0.0)))
+                .then(lit(0.0))
+                .otherwise(lit(1.0) - col("abs_pct_error"))
+                .alias("accuracy"),
+        )
+        .sort(["scope", "scope_id", "quarter_start", "method", "snapshot_date"], Default::default())
+}
+
+pub fn summary(accuracy: LazyFrame) -> PolarsResult<LazyFrame> {
+    let group = [col("scope"), col("days_into_quarter")];
+    let summarised = accuracy
+        .filter(col("forecast_amount").is_not_null())
+        .group_by([col("scope"), col("method"), col("days_into_quarter")])
+        .agg([
+            len().cast(DataType::Int64).alias("observations"),
+            col("abs_pct_error").mean().alias("mape"),
+            ratio(col("abs_error").sum(), col("actual_amount").sum()).alias("wape"),
+            ratio(col("error").sum(), col("actual_amount").sum()).alias("bias"),
+            // A null accuracy (nothing was won) counts as a miss.
+            (col("accuracy").gt_eq(lit(0.75)).fill_null(lit(false)).cast(DataType::Float64).sum()
+                / len().cast(DataType::Float64))
+            .alias("share_at_least_75"),
+        ]);
+    let is_lowest = col("wape").eq(col("wape").min().over(group.clone())?);
+    let first_lowest = when(is_lowest.clone())
+        .then(col("method"))
+        .otherwise(lit(NULL).cast(DataType::String))
+        .min()
+        .over(group)?;
+    Ok(summarised
+        .with_column(
+            is_lowest
+                .and(col("method").eq(first_lowest))
+                .fill_null(lit(false))
+                .alias("best_method"),
+        )
+        .sort(["scope", "method", "days_into_quarter"], Default::default()))
+}
