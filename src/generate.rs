@@ -390,7 +390,7 @@ pub fn generate(output: &Storage, opts: &GenerateOptions) -> Result<()> {
                 let closed = close <= end;
                 for (k, stage) in OPEN_STAGES.iter().take(steps).enumerate() {
                     if k > 0 {
-                        t += Duration::days((cycle as i64 / (steps as i64 + 1)).max(1));
+                        t += Duration::days((cycle / (steps as i64 + 1)).max(1));
                         if rng.gen_bool(0.15) {
                             close += Duration::days(rng.gen_range(10..45));
                         }

@@ -71,16 +71,36 @@ pub fn build(inputs: &Inputs, forecast_rows: LazyFrame) -> LazyFrame {
             [col("rep_id")],
             JoinArgs::new(JoinType::Inner),
         )
-        .select([col("rep_id"), col("team"), col("quarter_idx"), col("amount")]);
+        .select([
+            col("rep_id"),
+            col("team"),
+            col("quarter_idx"),
+            col("amount"),
+        ]);
     let actual = in_scopes(won, true)
         .group_by([col("scope"), col("scope_id"), col("quarter_idx")])
         .agg([col("amount").sum().alias("actual_amount")]);
     let keys = [col("scope"), col("scope_id"), col("quarter_idx")];
-    forecast_rows
+    let rows = forecast_rows
         .filter(col("is_complete"))
         .join(actual, keys.clone(), keys, JoinArgs::new(JoinType::Left))
-        .with_column(col("actual_amount").fill_null(lit(0.0)))
-        .with_column((col("forecast_amount") - col("actual_amount")).alias("error"))
+        .with_column(col("actual_amount").fill_null(lit(0.0)));
+    with_errors(rows).sort(
+        [
+            "scope",
+            "scope_id",
+            "quarter_start",
+            "method",
+            "snapshot_date",
+        ],
+        Default::default(),
+    )
+}
+
+/// `error`, `abs_error`, `abs_pct_error` and `accuracy` from
+/// `forecast_amount` and `actual_amount` (SPEC §4.5).
+pub fn with_errors(rows: LazyFrame) -> LazyFrame {
+    rows.with_column((col("forecast_amount") - col("actual_amount")).alias("error"))
         .with_column(col("error").abs().alias("abs_error"))
         .with_column(ratio(col("abs_error"), col("actual_amount")).alias("abs_pct_error"))
         .with_column(
@@ -89,7 +109,6 @@ pub fn build(inputs: &Inputs, forecast_rows: LazyFrame) -> LazyFrame {
                 .otherwise(lit(1.0) - col("abs_pct_error"))
                 .alias("accuracy"),
         )
-        .sort(["scope", "scope_id", "quarter_start", "method", "snapshot_date"], Default::default())
 }
 
 pub fn summary(accuracy: LazyFrame) -> PolarsResult<LazyFrame> {
@@ -103,7 +122,11 @@ pub fn summary(accuracy: LazyFrame) -> PolarsResult<LazyFrame> {
             ratio(col("abs_error").sum(), col("actual_amount").sum()).alias("wape"),
             ratio(col("error").sum(), col("actual_amount").sum()).alias("bias"),
             // A null accuracy (nothing was won) counts as a miss.
-            (col("accuracy").gt_eq(lit(0.75)).fill_null(lit(false)).cast(DataType::Float64).sum()
+            (col("accuracy")
+                .gt_eq(lit(0.75))
+                .fill_null(lit(false))
+                .cast(DataType::Float64)
+                .sum()
                 / len().cast(DataType::Float64))
             .alias("share_at_least_75"),
         ]);

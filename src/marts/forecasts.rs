@@ -17,14 +17,22 @@ use chrono::Duration;
 use polars::prelude::*;
 
 use super::MartSpec;
-use crate::calendar::{days_between, days_since_epoch, instant_dtype, month_index_expr, MICROS_PER_DAY};
+use crate::calendar::{
+    days_between, days_since_epoch, instant_dtype, month_index_expr, MICROS_PER_DAY,
+};
 use crate::config::Config;
 use crate::intermediate::opportunity_state::state_at;
 use crate::intermediate::{join_latest_at_or_before, Inputs};
 
 pub const SPEC: MartSpec = MartSpec {
     name: "forecasts",
-    grain: &["scope", "scope_id", "quarter_start", "method", "snapshot_date"],
+    grain: &[
+        "scope",
+        "scope_id",
+        "quarter_start",
+        "method",
+        "snapshot_date",
+    ],
     columns: COLUMNS,
 };
 
@@ -42,7 +50,12 @@ pub const COLUMNS: &[&str] = &[
     "open_in_scope",
 ];
 
-pub const METHODS: [&str; 4] = ["stage_weighted", "cycle_age", "rep_commit", "historical_growth"];
+pub const METHODS: [&str; 4] = [
+    "stage_weighted",
+    "cycle_age",
+    "rep_commit",
+    "historical_growth",
+];
 
 /// One row per snapshot: `quarter_idx`, `fiscal_quarter`, `quarter_start`,
 /// `quarter_end`, `is_complete`, `snapshot_date`, `days_into_quarter`
@@ -53,11 +66,17 @@ pub fn snapshots(inputs: &Inputs, config: &Config) -> PolarsResult<DataFrame> {
     let idx = spine.column("quarter_idx")?.i32()?.clone();
     let complete = spine.column("is_complete")?.bool()?.clone();
     let as_of_date = inputs.as_of.date();
-    let (mut q_idx, mut dates, mut days, mut instants, mut lookback) = (vec![], vec![], vec![], vec![], vec![]);
+    let (mut q_idx, mut dates, mut days, mut instants, mut lookback) =
+        (vec![], vec![], vec![], vec![], vec![]);
     for (i, complete) in idx.iter().zip(complete.iter()) {
-        let (Some(i), Some(complete)) = (i, complete) else { continue };
+        let (Some(i), Some(complete)) = (i, complete) else {
+            continue;
+        };
         let q = inputs.calendar.quarter(i);
-        let look = inputs.calendar.quarter(i - config.forecast.cycle_lookback_quarters as i32).start;
+        let look = inputs
+            .calendar
+            .quarter(i - config.forecast.cycle_lookback_quarters as i32)
+            .start;
         let mut push = |date: chrono::NaiveDate, micros: i64| {
             q_idx.push(i);
             dates.push(days_since_epoch(date));
@@ -110,9 +129,15 @@ pub fn snapshots(inputs: &Inputs, config: &Config) -> PolarsResult<DataFrame> {
 pub fn in_scopes(lf: LazyFrame, with_rep: bool) -> LazyFrame {
     let mut parts = vec![];
     if with_rep {
-        parts.push(lf.clone().with_columns([lit("rep").alias("scope"), col("rep_id").alias("scope_id")]));
+        parts.push(
+            lf.clone()
+                .with_columns([lit("rep").alias("scope"), col("rep_id").alias("scope_id")]),
+        );
     }
-    parts.push(lf.clone().with_columns([lit("team").alias("scope"), col("team").alias("scope_id")]));
+    parts.push(
+        lf.clone()
+            .with_columns([lit("team").alias("scope"), col("team").alias("scope_id")]),
+    );
     parts.push(lf.with_columns([lit("company").alias("scope"), lit("all").alias("scope_id")]));
     concat(parts, UnionArgs::default()).expect("same columns")
 }
@@ -121,21 +146,38 @@ pub fn in_scopes(lf: LazyFrame, with_rep: bool) -> LazyFrame {
 /// before each quarter (company-wide): cycle_age's T, per snapshot quarter.
 fn typical_cycle(inputs: &Inputs, snaps: LazyFrame) -> LazyFrame {
     let quarters = snaps
-        .select([col("quarter_idx"), col("lookback_start"), col("quarter_start")])
+        .select([
+            col("quarter_idx"),
+            col("lookback_start"),
+            col("quarter_start"),
+        ])
         .unique(None, UniqueKeepStrategy::Any);
     let won = inputs
         .opportunities
         .clone()
         .filter(col("kind").eq(lit("won")))
-        .select([col("close_date"), days_between(col("close_date"), col("created_date")).alias("cycle")]);
+        .select([
+            col("close_date"),
+            days_between(col("close_date"), col("created_date")).alias("cycle"),
+        ]);
     let medians = won
         .cross_join(quarters.clone(), None)
-        .filter(col("close_date").gt_eq(col("lookback_start")).and(col("close_date").lt(col("quarter_start"))))
+        .filter(
+            col("close_date")
+                .gt_eq(col("lookback_start"))
+                .and(col("close_date").lt(col("quarter_start"))),
+        )
         .group_by([col("quarter_idx")])
-        .agg([col("cycle").cast(DataType::Float64).median().alias("typical_cycle_days")]);
-    quarters
-        .select([col("quarter_idx")])
-        .join(medians, [col("quarter_idx")], [col("quarter_idx")], JoinArgs::new(JoinType::Left))
+        .agg([col("cycle")
+            .cast(DataType::Float64)
+            .median()
+            .alias("typical_cycle_days")]);
+    quarters.select([col("quarter_idx")]).join(
+        medians,
+        [col("quarter_idx")],
+        [col("quarter_idx")],
+        JoinArgs::new(JoinType::Left),
+    )
 }
 
 /// Σ over the rows of `value`, null when every value is null (rep_commit
@@ -149,7 +191,13 @@ fn sum_or_null(value: Expr) -> Expr {
 /// The historical_growth formula: `horizon_months × A × (1 + g) + M × r`,
 /// where A is the trailing monthly average, g the growth, M the new-rep
 /// months and r `new_rep_monthly_revenue`. The mart uses a 3-month horizon.
-pub fn growth_forecast(monthly_average: Expr, growth: Expr, new_rep_months: Expr, horizon_months: f64, new_rep_monthly_revenue: f64) -> Expr {
+pub fn growth_forecast(
+    monthly_average: Expr,
+    growth: Expr,
+    new_rep_months: Expr,
+    horizon_months: f64,
+    new_rep_monthly_revenue: f64,
+) -> Expr {
     lit(horizon_months) * monthly_average * (lit(1.0) + growth)
         + new_rep_months.cast(DataType::Float64) * lit(new_rep_monthly_revenue)
 }
@@ -165,13 +213,28 @@ fn growth_inputs(inputs: &Inputs, config: &Config, snaps: LazyFrame) -> (LazyFra
         .unique(None, UniqueKeepStrategy::Any);
     let d = col("snapshot_date").cast(DataType::Int32);
     let close = col("close_date").cast(DataType::Int32);
-    let within = |from: i64, to: i64| close.clone().gt_eq(d.clone() - days(from)).and(close.clone().lt_eq(d.clone() - days(to)));
-    let amount_within = |from: i64, to: i64| when(within(from, to)).then(col("amount")).otherwise(lit(0.0)).sum();
+    let within = |from: i64, to: i64| {
+        close
+            .clone()
+            .gt_eq(d.clone() - days(from))
+            .and(close.clone().lt_eq(d.clone() - days(to)))
+    };
+    let amount_within = |from: i64, to: i64| {
+        when(within(from, to))
+            .then(col("amount"))
+            .otherwise(lit(0.0))
+            .sum()
+    };
     let won = inputs
         .opportunities
         .clone()
         .filter(col("kind").eq(lit("won")))
-        .join(inputs.reps.clone().select([col("rep_id"), col("team")]), [col("rep_id")], [col("rep_id")], JoinArgs::new(JoinType::Inner))
+        .join(
+            inputs.reps.clone().select([col("rep_id"), col("team")]),
+            [col("rep_id")],
+            [col("rep_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
         .select([col("team"), col("close_date"), col("amount"), col("rep_id")]);
     // Won deals × snapshot days: bounded by (won deals × snapshots), and
     // every window is a filter, not a loop.
@@ -185,18 +248,45 @@ fn growth_inputs(inputs: &Inputs, config: &Config, snaps: LazyFrame) -> (LazyFra
         ]);
     // New reps: hired in the quarter, months from the hire month to the
     // quarter's last month, inclusive.
-    let new_rep_months = in_scopes(inputs.reps.clone().select([col("rep_id"), col("team"), col("hire_date")]), false)
-        .cross_join(snap_dates.clone().select([col("quarter_idx"), col("quarter_end")]).unique(None, UniqueKeepStrategy::Any), None)
-        .filter(inputs.calendar.quarter_index_expr(col("hire_date")).eq(col("quarter_idx")))
-        .group_by([col("scope"), col("scope_id"), col("quarter_idx")])
-        .agg([(month_index_expr(col("quarter_end")) - month_index_expr(col("hire_date")) + lit(1)).sum().cast(DataType::Int64).alias("new_rep_months")]);
-    let earliest = inputs.opportunities.clone().select([col("created_date").min().alias("earliest_created")]);
+    let new_rep_months = in_scopes(
+        inputs
+            .reps
+            .clone()
+            .select([col("rep_id"), col("team"), col("hire_date")]),
+        false,
+    )
+    .cross_join(
+        snap_dates
+            .clone()
+            .select([col("quarter_idx"), col("quarter_end")])
+            .unique(None, UniqueKeepStrategy::Any),
+        None,
+    )
+    .filter(
+        inputs
+            .calendar
+            .quarter_index_expr(col("hire_date"))
+            .eq(col("quarter_idx")),
+    )
+    .group_by([col("scope"), col("scope_id"), col("quarter_idx")])
+    .agg([
+        (month_index_expr(col("quarter_end")) - month_index_expr(col("hire_date")) + lit(1))
+            .sum()
+            .cast(DataType::Int64)
+            .alias("new_rep_months"),
+    ]);
+    let earliest = inputs
+        .opportunities
+        .clone()
+        .select([col("created_date").min().alias("earliest_created")]);
     let growth = match config.forecast.growth_rate {
         Some(g) => lit(g),
         None => when(
             col("won_year_before")
                 .eq(lit(0.0))
-                .or(col("earliest_created").cast(DataType::Int32).gt(d.clone() - days(730))),
+                .or(col("earliest_created")
+                    .cast(DataType::Int32)
+                    .gt(d.clone() - days(730))),
         )
         .then(lit(0.0))
         .otherwise(col("won_last_year") / col("won_year_before") - lit(1.0)),
@@ -225,7 +315,13 @@ pub fn build(inputs: &Inputs, config: &Config, performance: LazyFrame) -> Polars
         .clone()
         .select([col("opportunity_id"), col("rep_id"), col("created_date")])
         .cross_join(
-            snaps.clone().select([col("quarter_idx"), col("quarter_start"), col("quarter_end"), col("snapshot_date"), col("t")]),
+            snaps.clone().select([
+                col("quarter_idx"),
+                col("quarter_start"),
+                col("quarter_end"),
+                col("snapshot_date"),
+                col("t"),
+            ]),
             None,
         );
     let in_quarter = col("state_close_date")
@@ -233,18 +329,39 @@ pub fn build(inputs: &Inputs, config: &Config, performance: LazyFrame) -> Polars
         .and(col("state_close_date").lt_eq(col("quarter_end")));
     let open_in_q = col("state_kind").eq(lit("open")).and(in_quarter.clone());
     let won_in_q = col("state_kind").eq(lit("won")).and(in_quarter);
-    let age_by_quarter_end = days_between(col("quarter_end"), col("created_date")).cast(DataType::Float64);
-    let cycle_probability = when((age_by_quarter_end.clone() / col("typical_cycle_days")).gt(lit(1.0)))
-        .then(lit(1.0))
-        .otherwise(age_by_quarter_end / col("typical_cycle_days"));
+    let age_by_quarter_end =
+        days_between(col("quarter_end"), col("created_date")).cast(DataType::Float64);
+    let cycle_probability =
+        when((age_by_quarter_end.clone() / col("typical_cycle_days")).gt(lit(1.0)))
+            .then(lit(1.0))
+            .otherwise(age_by_quarter_end / col("typical_cycle_days"));
     let per_opportunity = state_at(inputs.history.clone(), at)
-        .join(typical_cycle(inputs, snaps.clone()), [col("quarter_idx")], [col("quarter_idx")], JoinArgs::new(JoinType::Left))
-        .join(reps.clone(), [col("rep_id")], [col("rep_id")], JoinArgs::new(JoinType::Inner));
+        .join(
+            typical_cycle(inputs, snaps.clone()),
+            [col("quarter_idx")],
+            [col("quarter_idx")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .join(
+            reps.clone(),
+            [col("rep_id")],
+            [col("rep_id")],
+            JoinArgs::new(JoinType::Inner),
+        );
     let zero = || lit(0.0);
     let sums = in_scopes(per_opportunity, true)
-        .group_by([col("scope"), col("scope_id"), col("quarter_idx"), col("snapshot_date")])
+        .group_by([
+            col("scope"),
+            col("scope_id"),
+            col("quarter_idx"),
+            col("snapshot_date"),
+        ])
         .agg([
-            when(won_in_q).then(col("state_amount")).otherwise(zero()).sum().alias("won_to_date"),
+            when(won_in_q)
+                .then(col("state_amount"))
+                .otherwise(zero())
+                .sum()
+                .alias("won_to_date"),
             when(open_in_q.clone())
                 .then(col("state_amount") * col("state_probability"))
                 .otherwise(zero())
@@ -255,7 +372,11 @@ pub fn build(inputs: &Inputs, config: &Config, performance: LazyFrame) -> Polars
                 .otherwise(zero())
                 .sum()
                 .alias("cycle_age_open"),
-            open_in_q.clone().cast(DataType::Int64).sum().alias("open_in_quarter"),
+            open_in_q
+                .clone()
+                .cast(DataType::Int64)
+                .sum()
+                .alias("open_in_quarter"),
             col("typical_cycle_days").first(),
         ]);
 
@@ -263,16 +384,49 @@ pub fn build(inputs: &Inputs, config: &Config, performance: LazyFrame) -> Polars
     let submissions = inputs
         .forecast_submissions
         .clone()
-        .select([col("rep_id"), col("quarter_start"), col("submitted_at"), col("amount").alias("commit")])
-        .with_column(concat_str([col("rep_id"), col("quarter_start").cast(DataType::String)], "|", false).alias("_rep_quarter"))
+        .select([
+            col("rep_id"),
+            col("quarter_start"),
+            col("submitted_at"),
+            col("amount").alias("commit"),
+        ])
+        .with_column(
+            concat_str(
+                [col("rep_id"), col("quarter_start").cast(DataType::String)],
+                "|",
+                false,
+            )
+            .alias("_rep_quarter"),
+        )
         .sort(["submitted_at"], Default::default());
     let rep_snapshots = reps
         .clone()
-        .cross_join(snaps.clone().select([col("quarter_idx"), col("quarter_start"), col("snapshot_date"), col("t")]), None)
-        .with_column(concat_str([col("rep_id"), col("quarter_start").cast(DataType::String)], "|", false).alias("_rep_quarter"))
+        .cross_join(
+            snaps.clone().select([
+                col("quarter_idx"),
+                col("quarter_start"),
+                col("snapshot_date"),
+                col("t"),
+            ]),
+            None,
+        )
+        .with_column(
+            concat_str(
+                [col("rep_id"), col("quarter_start").cast(DataType::String)],
+                "|",
+                false,
+            )
+            .alias("_rep_quarter"),
+        )
         .sort(["t"], Default::default());
     let commits = in_scopes(
-        join_latest_at_or_before(rep_snapshots, submissions.select([col("_rep_quarter"), col("submitted_at"), col("commit")]), "t", "submitted_at", "_rep_quarter"),
+        join_latest_at_or_before(
+            rep_snapshots,
+            submissions.select([col("_rep_quarter"), col("submitted_at"), col("commit")]),
+            "t",
+            "submitted_at",
+            "_rep_quarter",
+        ),
         true,
     )
     .group_by([col("scope"), col("scope_id"), col("snapshot_date")])
@@ -281,19 +435,42 @@ pub fn build(inputs: &Inputs, config: &Config, performance: LazyFrame) -> Polars
     let (growth, new_rep_months) = growth_inputs(inputs, config, snaps.clone());
 
     // The rows: each quarter's scope_ids (from §4.1) × its snapshots.
-    let scope_ids = in_scopes(performance.select([col("rep_id"), col("team"), col("quarter_idx")]), true)
-        .select([col("scope"), col("scope_id"), col("quarter_idx")])
-        .unique(None, UniqueKeepStrategy::Any);
+    let scope_ids = in_scopes(
+        performance.select([col("rep_id"), col("team"), col("quarter_idx")]),
+        true,
+    )
+    .select([col("scope"), col("scope_id"), col("quarter_idx")])
+    .unique(None, UniqueKeepStrategy::Any);
     let keys = [col("scope"), col("scope_id"), col("snapshot_date")];
     let rows = scope_ids
-        .join(snaps, [col("quarter_idx")], [col("quarter_idx")], JoinArgs::new(JoinType::Inner))
+        .join(
+            snaps,
+            [col("quarter_idx")],
+            [col("quarter_idx")],
+            JoinArgs::new(JoinType::Inner),
+        )
         .join(
             sums,
-            [col("scope"), col("scope_id"), col("quarter_idx"), col("snapshot_date")],
-            [col("scope"), col("scope_id"), col("quarter_idx"), col("snapshot_date")],
+            [
+                col("scope"),
+                col("scope_id"),
+                col("quarter_idx"),
+                col("snapshot_date"),
+            ],
+            [
+                col("scope"),
+                col("scope_id"),
+                col("quarter_idx"),
+                col("snapshot_date"),
+            ],
             JoinArgs::new(JoinType::Left),
         )
-        .join(commits, keys.clone(), keys.clone(), JoinArgs::new(JoinType::Left))
+        .join(
+            commits,
+            keys.clone(),
+            keys.clone(),
+            JoinArgs::new(JoinType::Left),
+        )
         .join(growth, keys.clone(), keys, JoinArgs::new(JoinType::Left))
         .join(
             new_rep_months,
@@ -313,20 +490,28 @@ pub fn build(inputs: &Inputs, config: &Config, performance: LazyFrame) -> Polars
             col("open_in_quarter").fill_null(lit(0i64)),
         ]);
     // Null or 0 T: cycle_age has no answer (its open count is still given).
-    let no_cycle = col("typical_cycle_days").is_null().or(col("typical_cycle_days").eq(lit(0.0)));
+    let no_cycle = col("typical_cycle_days")
+        .is_null()
+        .or(col("typical_cycle_days").eq(lit(0.0)));
     let method = |name: &str, forecast: Expr, open: Expr| {
         rows.clone().with_columns([
             lit(name).alias("method"),
             forecast.cast(DataType::Float64).alias("forecast_amount"),
-            open.alias("open_in_scope"),
+            open.cast(DataType::Int64).alias("open_in_scope"),
         ])
     };
     let all_methods = concat(
         [
-            method("stage_weighted", col("won_to_date") + col("stage_weighted_open"), col("open_in_quarter")),
+            method(
+                "stage_weighted",
+                col("won_to_date") + col("stage_weighted_open"),
+                col("open_in_quarter"),
+            ),
             method(
                 "cycle_age",
-                when(no_cycle).then(lit(NULL).cast(DataType::Float64)).otherwise(col("won_to_date") + col("cycle_age_open")),
+                when(no_cycle)
+                    .then(lit(NULL).cast(DataType::Float64))
+                    .otherwise(col("won_to_date") + col("cycle_age_open")),
                 col("open_in_quarter"),
             ),
             method("rep_commit", col("rep_commit"), lit(0i64)),
@@ -347,5 +532,14 @@ pub fn build(inputs: &Inputs, config: &Config, performance: LazyFrame) -> Polars
     )?;
     Ok(all_methods
         .with_column(col("days_into_quarter").cast(DataType::Int32))
-        .sort(["scope", "scope_id", "quarter_start", "method", "snapshot_date"], Default::default()))
+        .sort(
+            [
+                "scope",
+                "scope_id",
+                "quarter_start",
+                "method",
+                "snapshot_date",
+            ],
+            Default::default(),
+        ))
 }

@@ -3,6 +3,8 @@
 //! publisher needs: the name, the grain (checked unique and not null before
 //! anything is written, as dbt's tests would) and the published columns.
 
+pub mod forecast_accuracy;
+pub mod forecasts;
 pub mod rep_quarter_performance;
 pub mod rep_quarter_trends;
 pub mod team_quarter_kpis;
@@ -102,8 +104,28 @@ pub fn build_all(inputs: &Inputs, config: &Config) -> Result<Vec<Mart>> {
     let trends_mart = finish(rep_quarter_trends::SPEC, trends.clone().lazy(), started)?;
 
     let started = std::time::Instant::now();
-    let kpis = team_quarter_kpis::build(performance.lazy(), trends.lazy());
+    let kpis = team_quarter_kpis::build(performance.clone().lazy(), trends.lazy());
     let kpi_mart = finish(team_quarter_kpis::SPEC, kpis, started)?;
 
-    Ok(vec![perf_mart, trends_mart, kpi_mart])
+    // Collected once: forecast_accuracy reads the forecasts.
+    let started = std::time::Instant::now();
+    let forecast_rows = forecasts::build(inputs, config, performance.lazy())?.collect()?;
+    let forecast_mart = finish(forecasts::SPEC, forecast_rows.clone().lazy(), started)?;
+
+    let started = std::time::Instant::now();
+    let accuracy = forecast_accuracy::build(inputs, forecast_rows.lazy()).collect()?;
+    let accuracy_mart = finish(forecast_accuracy::SPEC, accuracy.clone().lazy(), started)?;
+
+    let started = std::time::Instant::now();
+    let summary = forecast_accuracy::summary(accuracy.lazy())?;
+    let summary_mart = finish(forecast_accuracy::SUMMARY_SPEC, summary, started)?;
+
+    Ok(vec![
+        perf_mart,
+        trends_mart,
+        kpi_mart,
+        forecast_mart,
+        accuracy_mart,
+        summary_mart,
+    ])
 }

@@ -2,6 +2,7 @@
 //! gets its own temporary output; fixtures live under tests/fixtures/.
 
 mod cli;
+mod forecasts;
 mod hand_fixture;
 mod harness;
 mod invariants;

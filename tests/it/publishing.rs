@@ -207,6 +207,9 @@ fn manifest_lists_every_file_and_retention_keeps_the_newest_runs() {
     assert_eq!(
         m.marts.keys().map(String::as_str).collect::<Vec<_>>(),
         [
+            "forecast_accuracy",
+            "forecast_accuracy_summary",
+            "forecasts",
             "rep_quarter_performance",
             "rep_quarter_trends",
             "team_quarter_kpis"

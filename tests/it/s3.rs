@@ -119,6 +119,9 @@ fn reads_inputs_from_and_publishes_to_s3() {
         "rep_quarter_performance",
         "rep_quarter_trends",
         "team_quarter_kpis",
+        "forecasts",
+        "forecast_accuracy",
+        "forecast_accuracy_summary",
     ] {
         let a = mart(&out, name);
         let b = mart(&local_out, name);

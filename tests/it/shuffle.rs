@@ -10,10 +10,13 @@ use salesops::config::Config;
 
 use super::harness::{local, mart, run_into};
 
-const MARTS: [&str; 3] = [
+const MARTS: [&str; 6] = [
     "rep_quarter_performance",
     "rep_quarter_trends",
     "team_quarter_kpis",
+    "forecasts",
+    "forecast_accuracy",
+    "forecast_accuracy_summary",
 ];
 
 /// Copies the hand fixture with each CSV's rows shuffled and split over one
