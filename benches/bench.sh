@@ -27,7 +27,7 @@ if [ ! -d "$DATA/reps" ]; then
 fi
 echo "inputs: $(du -sh "$DATA" | cut -f1) in $DATA"
 rm -rf "$OUT"
-/usr/bin/time -v "$BIN" --log-format json run --source "$DATA" --output "$OUT" --as-of 2025-11-15 \
+/usr/bin/time -v "$BIN" --log-format json run --pipeline pipelines/bench.toml --source "$DATA" --output "$OUT" --as-of 2025-11-15 \
   2> "$WORK/run.log" || { tail -5 "$WORK/run.log"; exit 1; }
 grep -E '"stage":"[a-z:_]+"' "$WORK/run.log" | grep -E 'Stage finished|Mart built|Table read' \
   | sed -E 's/.*"(stage|mart|table)":"([^"]+)".*"rows":([0-9]+).*"seconds":([0-9.]+).*/  \2 rows=\3 seconds=\4/' || true

@@ -4,6 +4,7 @@
 //! anything is written, as dbt's tests would) and the published columns.
 
 pub mod forecast_accuracy;
+pub mod forecast_accuracy_summary;
 pub mod forecasts;
 pub mod rep_quarter_performance;
 pub mod rep_quarter_trends;
@@ -117,8 +118,8 @@ pub fn build_all(inputs: &Inputs, config: &Config) -> Result<Vec<Mart>> {
     let accuracy_mart = finish(forecast_accuracy::SPEC, accuracy.clone().lazy(), started)?;
 
     let started = std::time::Instant::now();
-    let summary = forecast_accuracy::summary(accuracy.lazy())?;
-    let summary_mart = finish(forecast_accuracy::SUMMARY_SPEC, summary, started)?;
+    let summary = forecast_accuracy_summary::build(accuracy.lazy())?;
+    let summary_mart = finish(forecast_accuracy_summary::SPEC, summary, started)?;
 
     Ok(vec![
         perf_mart,

@@ -29,8 +29,8 @@
 
 use polars::prelude::*;
 use salesops::config::Config;
-use salesops::marts::forecast_accuracy;
 use salesops::marts::forecasts::growth_forecast;
+use salesops::marts::{forecast_accuracy, forecast_accuracy_summary};
 
 use super::harness::{check_row, local, mart, run_into, V, V::*};
 
@@ -567,7 +567,7 @@ mod properties {
         )
         .unwrap();
         let with_errors = forecast_accuracy::with_errors(df.lazy());
-        forecast_accuracy::summary(with_errors)
+        forecast_accuracy_summary::build(with_errors)
             .unwrap()
             .collect()
             .unwrap()
