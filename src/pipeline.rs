@@ -156,6 +156,7 @@ pub fn run(
             staged: &staged,
             rejected,
             synthesized_histories: intermediate.synthesized_histories,
+            unknown_event_types: marts::lead_scores::unknown_event_types(&intermediate, config)?,
             marts: built,
             stages: stages.0.clone(),
         },

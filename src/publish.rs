@@ -79,6 +79,8 @@ pub struct Manifest {
     pub inputs: Vec<InputEntry>,
     pub tables: BTreeMap<String, TableStats>,
     pub synthesized_histories: usize,
+    /// Lead events whose type the config does not score (they count 0), by type.
+    pub unknown_event_types: BTreeMap<String, usize>,
     pub stages: Vec<StageEntry>,
 }
 
@@ -191,6 +193,7 @@ pub struct PublishInput<'a> {
     pub staged: &'a Staged,
     pub rejected: BTreeMap<String, Dataset>,
     pub synthesized_histories: usize,
+    pub unknown_event_types: BTreeMap<String, usize>,
     pub marts: Vec<Mart>,
     pub stages: Vec<StageEntry>,
 }
@@ -223,6 +226,7 @@ pub fn publish(output: &Storage, p: PublishInput<'_>) -> Result<Manifest> {
         inputs: p.inputs,
         tables,
         synthesized_histories: p.synthesized_histories,
+        unknown_event_types: p.unknown_event_types,
         stages: p.stages,
     };
     let manifest_path = manifest_path(p.run_id);

@@ -3,9 +3,11 @@
 //! publisher needs: the name, the grain (checked unique and not null before
 //! anything is written, as dbt's tests would) and the published columns.
 
+pub mod commissions_monthly;
 pub mod forecast_accuracy;
 pub mod forecast_accuracy_summary;
 pub mod forecasts;
+pub mod lead_scores;
 pub mod rep_quarter_performance;
 pub mod rep_quarter_trends;
 pub mod team_quarter_kpis;
@@ -121,6 +123,20 @@ pub fn build_all(inputs: &Inputs, config: &Config) -> Result<Vec<Mart>> {
     let summary = forecast_accuracy_summary::build(accuracy.lazy())?;
     let summary_mart = finish(forecast_accuracy_summary::SPEC, summary, started)?;
 
+    let started = std::time::Instant::now();
+    let leads_mart = finish(
+        lead_scores::SPEC,
+        lead_scores::build(inputs, config)?,
+        started,
+    )?;
+
+    let started = std::time::Instant::now();
+    let commissions_mart = finish(
+        commissions_monthly::SPEC,
+        commissions_monthly::build(inputs, config)?,
+        started,
+    )?;
+
     Ok(vec![
         perf_mart,
         trends_mart,
@@ -128,5 +144,7 @@ pub fn build_all(inputs: &Inputs, config: &Config) -> Result<Vec<Mart>> {
         forecast_mart,
         accuracy_mart,
         summary_mart,
+        leads_mart,
+        commissions_mart,
     ])
 }

@@ -6,6 +6,7 @@ mod forecasts;
 mod hand_fixture;
 mod harness;
 mod invariants;
+mod leads_and_commissions;
 mod publishing;
 mod rejects;
 mod s3;

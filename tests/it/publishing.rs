@@ -207,9 +207,11 @@ fn manifest_lists_every_file_and_retention_keeps_the_newest_runs() {
     assert_eq!(
         m.marts.keys().map(String::as_str).collect::<Vec<_>>(),
         [
+            "commissions_monthly",
             "forecast_accuracy",
             "forecast_accuracy_summary",
             "forecasts",
+            "lead_scores",
             "rep_quarter_performance",
             "rep_quarter_trends",
             "team_quarter_kpis"
@@ -249,4 +251,29 @@ fn manifest_lists_every_file_and_retention_keeps_the_newest_runs() {
         .path()
         .join(format!("rep_quarter_performance/run_id={}", run_ids[1]))
         .exists());
+}
+
+#[test]
+fn a_level_without_a_plan_stops_the_run_naming_the_level_and_file() {
+    let (src_dir, config) = fixture_copy();
+    let reps = src_dir.path().join("reps/reps.csv");
+    let mut text = std::fs::read_to_string(&reps).unwrap();
+    text.push_str("V,Vic,East,NA,vp,2024-01-01,\n");
+    std::fs::write(&reps, text).unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    let err = run_into(
+        &config,
+        &local(src_dir.path()),
+        &local(out_dir.path()),
+        "2024-09-15",
+        false,
+    )
+    .unwrap_err();
+    assert_eq!(err.exit_code(), 1);
+    let msg = err.to_string();
+    assert!(
+        msg.contains("`vp`") && msg.contains("tests/fixtures/hand/pipeline.toml"),
+        "{msg}"
+    );
+    assert!(!out_dir.path().join("_latest.json").exists());
 }

@@ -122,6 +122,8 @@ fn reads_inputs_from_and_publishes_to_s3() {
         "forecasts",
         "forecast_accuracy",
         "forecast_accuracy_summary",
+        "lead_scores",
+        "commissions_monthly",
     ] {
         let a = mart(&out, name);
         let b = mart(&local_out, name);

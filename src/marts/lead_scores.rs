@@ -1,0 +1,169 @@
+//! lead_scores — SPEC §4.7.
+//!
+//! Grain: one row per lead created on or before as_of. The score is the
+//! lead's flag points plus the points of its event types for events up to
+//! as_of (unknown types score 0). `sql_at` replays the score in time: the
+//! flags count from created_at, an event before created_at counts at
+//! created_at, and events at the same instant apply together; it is the
+//! first instant the running score reaches the threshold, even if a later
+//! negative event takes it back below (`is_sql` is from the final score).
+
+use polars::prelude::*;
+
+use super::MartSpec;
+use crate::config::Config;
+use crate::intermediate::{lead_response, Inputs};
+
+pub const SPEC: MartSpec = MartSpec {
+    name: "lead_scores",
+    grain: &["lead_id"],
+    columns: &[
+        "lead_id",
+        "rep_id",
+        "source",
+        "created_at",
+        "score",
+        "is_sql",
+        "sql_at",
+        "first_response_at",
+        "response_minutes",
+        "converted",
+    ],
+};
+
+/// `event_type`, `points` of the configured event types.
+fn event_points(config: &Config) -> LazyFrame {
+    let events: Vec<(&String, &f64)> = config.lead_scoring.events.iter().collect();
+    df!(
+        "event_type" => events.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(),
+        "points" => events.iter().map(|(_, p)| **p).collect::<Vec<_>>(),
+    )
+    .expect("one length")
+    .lazy()
+}
+
+/// Lead events (up to as_of) with their points; unknown types get 0 points
+/// and `known = false`.
+pub fn scored_events(inputs: &Inputs, config: &Config) -> LazyFrame {
+    inputs
+        .lead_events
+        .clone()
+        .join(
+            event_points(config).with_column(lit(true).alias("known")),
+            [col("event_type")],
+            [col("event_type")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_columns([
+            col("points").fill_null(lit(0.0)),
+            col("known").fill_null(lit(false)),
+        ])
+}
+
+pub fn build(inputs: &Inputs, config: &Config) -> PolarsResult<LazyFrame> {
+    let scoring = &config.lead_scoring;
+    let leads = inputs.leads.clone().with_column(
+        (when(col("matches_persona").fill_null(lit(false)))
+            .then(lit(scoring.matches_persona))
+            .otherwise(lit(0.0))
+            + when(col("data_inaccurate").fill_null(lit(false)))
+                .then(lit(scoring.data_inaccurate))
+                .otherwise(lit(0.0)))
+        .alias("flag_points"),
+    );
+
+    // The running score: one step per distinct instant (created_at, and
+    // each event's instant, moved up to created_at when earlier).
+    let event_steps = scored_events(inputs, config)
+        .join(
+            leads.clone().select([col("lead_id"), col("created_at")]),
+            [col("lead_id")],
+            [col("lead_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .select([
+            col("lead_id"),
+            when(col("occurred_at").lt(col("created_at")))
+                .then(col("created_at"))
+                .otherwise(col("occurred_at"))
+                .alias("at"),
+            col("points"),
+        ]);
+    let creation_steps = leads.clone().select([
+        col("lead_id"),
+        col("created_at").alias("at"),
+        lit(0.0).alias("points"),
+    ]);
+    let steps = concat([creation_steps, event_steps], UnionArgs::default())
+        .expect("same columns")
+        .group_by([col("lead_id"), col("at")])
+        .agg([col("points").sum()])
+        .sort(["lead_id", "at"], Default::default())
+        .with_column(
+            col("points")
+                .cum_sum(false)
+                .over([col("lead_id")])?
+                .alias("running_points"),
+        );
+    let sql_at = steps
+        .clone()
+        .join(
+            leads.clone().select([col("lead_id"), col("flag_points")]),
+            [col("lead_id")],
+            [col("lead_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter((col("running_points") + col("flag_points")).gt_eq(lit(scoring.threshold)))
+        .group_by([col("lead_id")])
+        .agg([col("at").min().alias("sql_at")]);
+    let event_total = steps
+        .group_by([col("lead_id")])
+        .agg([col("points").sum().alias("event_points")]);
+    let converted = inputs
+        .opportunities
+        .clone()
+        .filter(col("lead_id").is_not_null())
+        .select([col("lead_id")])
+        .unique(None, UniqueKeepStrategy::Any)
+        .with_column(lit(true).alias("converted"));
+
+    let by_lead = |lf: LazyFrame, other: LazyFrame| {
+        lf.join(
+            other,
+            [col("lead_id")],
+            [col("lead_id")],
+            JoinArgs::new(JoinType::Left),
+        )
+    };
+    let mut rows = lead_response::with_first_response(leads, inputs.activities.clone());
+    for part in [event_total, sql_at, converted] {
+        rows = by_lead(rows, part);
+    }
+    Ok(rows
+        .with_columns([
+            (col("flag_points") + col("event_points").fill_null(lit(0.0))).alias("score"),
+            col("converted").fill_null(lit(false)),
+        ])
+        .with_column(col("score").gt_eq(lit(scoring.threshold)).alias("is_sql"))
+        .sort(["lead_id"], Default::default()))
+}
+
+/// Events of types the config does not score (they count 0), by type: for
+/// the manifest, so a typo in `[lead_scoring.events]` shows.
+pub fn unknown_event_types(
+    inputs: &Inputs,
+    config: &Config,
+) -> PolarsResult<std::collections::BTreeMap<String, usize>> {
+    let counts = scored_events(inputs, config)
+        .filter(col("known").not())
+        .group_by([col("event_type")])
+        .agg([len().cast(DataType::UInt64).alias("n")])
+        .collect()?;
+    let types = counts.column("event_type")?.str()?.clone();
+    let ns = counts.column("n")?.u64()?.clone();
+    Ok(types
+        .iter()
+        .zip(ns.iter())
+        .map(|(t, n)| (t.unwrap_or_default().to_string(), n.unwrap_or(0) as usize))
+        .collect())
+}
