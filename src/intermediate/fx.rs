@@ -32,8 +32,13 @@ pub fn attach_rate(
             col("rate_to_reporting").alias("_fx_rate"),
         ])
         .sort(["_fx_rate_date"], Default::default());
-    let joined =
-        super::join_latest_at_or_before(left, right, "_fx_date", "_fx_rate_date", "_fx_currency");
+    let joined = super::join_latest_at_or_before(
+        left,
+        right,
+        "_fx_date",
+        "_fx_rate_date",
+        &["_fx_currency"],
+    );
     joined
         .with_column(
             when(col(currency).is_null().or(col(currency).eq(lit(reporting))))

@@ -210,7 +210,7 @@ pub fn join_latest_at_or_before(
     right: LazyFrame,
     left_on: &str,
     right_on: &str,
-    by: &str,
+    by: &[&str],
 ) -> LazyFrame {
     left.join_builder()
         .with(right)
@@ -220,8 +220,8 @@ pub fn join_latest_at_or_before(
             strategy: AsofStrategy::Backward,
             tolerance: None,
             tolerance_str: None,
-            left_by: Some(vec![by.into()]),
-            right_by: Some(vec![by.into()]),
+            left_by: Some(by.iter().map(|b| (*b).into()).collect()),
+            right_by: Some(by.iter().map(|b| (*b).into()).collect()),
             allow_eq: true,
             // polars cannot check sortedness per group and would print a
             // warning to stderr (breaking JSON logs); callers sort.

@@ -102,7 +102,7 @@ pub fn state_at(history: LazyFrame, at: LazyFrame) -> LazyFrame {
         right,
         "t",
         "changed_at",
-        "opportunity_id",
+        &["opportunity_id"],
     )
     .select([all().exclude_cols(["changed_at"]).as_expr()])
 }

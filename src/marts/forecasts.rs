@@ -390,14 +390,6 @@ pub fn build(inputs: &Inputs, config: &Config, performance: LazyFrame) -> Polars
             col("submitted_at"),
             col("amount").alias("commit"),
         ])
-        .with_column(
-            concat_str(
-                [col("rep_id"), col("quarter_start").cast(DataType::String)],
-                "|",
-                false,
-            )
-            .alias("_rep_quarter"),
-        )
         .sort(["submitted_at"], Default::default());
     let rep_snapshots = reps
         .clone()
@@ -410,22 +402,14 @@ pub fn build(inputs: &Inputs, config: &Config, performance: LazyFrame) -> Polars
             ]),
             None,
         )
-        .with_column(
-            concat_str(
-                [col("rep_id"), col("quarter_start").cast(DataType::String)],
-                "|",
-                false,
-            )
-            .alias("_rep_quarter"),
-        )
         .sort(["t"], Default::default());
     let commits = in_scopes(
         join_latest_at_or_before(
             rep_snapshots,
-            submissions.select([col("_rep_quarter"), col("submitted_at"), col("commit")]),
+            submissions,
             "t",
             "submitted_at",
-            "_rep_quarter",
+            &["rep_id", "quarter_start"],
         ),
         true,
     )

@@ -12,6 +12,18 @@ use salesops::pipeline::{run, Outcome, RunOptions};
 use salesops::publish::{self, Manifest};
 use salesops::storage::Storage;
 
+/// Every mart of SPEC §4, as published.
+pub const MARTS: [&str; 8] = [
+    "rep_quarter_performance",
+    "rep_quarter_trends",
+    "team_quarter_kpis",
+    "forecasts",
+    "forecast_accuracy",
+    "forecast_accuracy_summary",
+    "lead_scores",
+    "commissions_monthly",
+];
+
 pub fn local(path: &std::path::Path) -> Storage {
     Storage::open(path.to_str().unwrap(), &BTreeMap::new(), true).unwrap()
 }

@@ -13,7 +13,7 @@ use salesops::config::Config;
 use salesops::pipeline::Outcome;
 use salesops::storage::Storage;
 
-use super::harness::{local, mart, run_into};
+use super::harness::{local, mart, run_into, MARTS};
 
 const KEY: &str = "salesops-test";
 const SECRET: &str = "salesops-test-secret";
@@ -115,16 +115,7 @@ fn reads_inputs_from_and_publishes_to_s3() {
         false,
     )
     .unwrap();
-    for name in [
-        "rep_quarter_performance",
-        "rep_quarter_trends",
-        "team_quarter_kpis",
-        "forecasts",
-        "forecast_accuracy",
-        "forecast_accuracy_summary",
-        "lead_scores",
-        "commissions_monthly",
-    ] {
+    for name in MARTS {
         let a = mart(&out, name);
         let b = mart(&local_out, name);
         assert!(a.equals_missing(&b), "{name} differs:\n{a}\n{b}");

@@ -8,18 +8,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use salesops::config::Config;
 
-use super::harness::{local, mart, run_into};
-
-const MARTS: [&str; 8] = [
-    "rep_quarter_performance",
-    "rep_quarter_trends",
-    "team_quarter_kpis",
-    "forecasts",
-    "forecast_accuracy",
-    "forecast_accuracy_summary",
-    "lead_scores",
-    "commissions_monthly",
-];
+use super::harness::{local, mart, run_into, MARTS};
 
 /// Copies the hand fixture with each CSV's rows shuffled and split over one
 /// to three files with random names.
