@@ -309,11 +309,44 @@ pub fn build(inputs: &Inputs, config: &Config, performance: LazyFrame) -> Polars
     let snaps = snapshots(inputs, config)?.lazy();
     let reps = inputs.reps.clone().select([col("rep_id"), col("team")]);
 
-    // Every opportunity's state at every snapshot: one as-of join.
+    // Every opportunity's state at every snapshot: one as-of join. Pairs
+    // that cannot contribute are dropped first: before the opportunity's
+    // first history row it did not exist, and after a last row that closed
+    // it outside the quarter it can be neither open nor won in the quarter.
+    let lifespans = inputs
+        .history
+        .clone()
+        .group_by([col("opportunity_id")])
+        .agg([
+            col("changed_at").min().alias("first_change"),
+            col("changed_at").max().alias("last_change"),
+            col("kind")
+                .sort_by([col("changed_at")], Default::default())
+                .last()
+                .alias("last_kind"),
+            col("close_date")
+                .sort_by([col("changed_at")], Default::default())
+                .last()
+                .alias("last_close"),
+        ]);
+    let closed_outside_quarter = col("last_change")
+        .lt_eq(col("t"))
+        .and(col("last_kind").neq(lit("open")))
+        .and(
+            col("last_close")
+                .lt(col("quarter_start"))
+                .or(col("last_close").gt(col("quarter_end"))),
+        );
     let at = inputs
         .opportunities
         .clone()
         .select([col("opportunity_id"), col("rep_id"), col("created_date")])
+        .join(
+            lifespans,
+            [col("opportunity_id")],
+            [col("opportunity_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
         .cross_join(
             snaps.clone().select([
                 col("quarter_idx"),
@@ -323,7 +356,22 @@ pub fn build(inputs: &Inputs, config: &Config, performance: LazyFrame) -> Polars
                 col("t"),
             ]),
             None,
-        );
+        )
+        .filter(
+            col("first_change")
+                .lt_eq(col("t"))
+                .and(closed_outside_quarter.not()),
+        )
+        .select([
+            col("opportunity_id"),
+            col("rep_id"),
+            col("created_date"),
+            col("quarter_idx"),
+            col("quarter_start"),
+            col("quarter_end"),
+            col("snapshot_date"),
+            col("t"),
+        ]);
     let in_quarter = col("state_close_date")
         .gt_eq(col("quarter_start"))
         .and(col("state_close_date").lt_eq(col("quarter_end")));
@@ -335,27 +383,16 @@ pub fn build(inputs: &Inputs, config: &Config, performance: LazyFrame) -> Polars
         when((age_by_quarter_end.clone() / col("typical_cycle_days")).gt(lit(1.0)))
             .then(lit(1.0))
             .otherwise(age_by_quarter_end / col("typical_cycle_days"));
-    let per_opportunity = state_at(inputs.history.clone(), at)
+    let zero = || lit(0.0);
+    // Summed per rep first; teams and the company add up their reps.
+    let per_rep = state_at(inputs.history.clone(), at)
         .join(
             typical_cycle(inputs, snaps.clone()),
             [col("quarter_idx")],
             [col("quarter_idx")],
             JoinArgs::new(JoinType::Left),
         )
-        .join(
-            reps.clone(),
-            [col("rep_id")],
-            [col("rep_id")],
-            JoinArgs::new(JoinType::Inner),
-        );
-    let zero = || lit(0.0);
-    let sums = in_scopes(per_opportunity, true)
-        .group_by([
-            col("scope"),
-            col("scope_id"),
-            col("quarter_idx"),
-            col("snapshot_date"),
-        ])
+        .group_by([col("rep_id"), col("quarter_idx"), col("snapshot_date")])
         .agg([
             when(won_in_q)
                 .then(col("state_amount"))
@@ -373,12 +410,30 @@ pub fn build(inputs: &Inputs, config: &Config, performance: LazyFrame) -> Polars
                 .sum()
                 .alias("cycle_age_open"),
             open_in_q
-                .clone()
                 .cast(DataType::Int64)
                 .sum()
                 .alias("open_in_quarter"),
-            col("typical_cycle_days").first(),
+        ])
+        .join(
+            reps.clone(),
+            [col("rep_id")],
+            [col("rep_id")],
+            JoinArgs::new(JoinType::Inner),
+        );
+    let sums = in_scopes(per_rep, true)
+        .group_by([
+            col("scope"),
+            col("scope_id"),
+            col("quarter_idx"),
+            col("snapshot_date"),
+        ])
+        .agg([
+            col("won_to_date").sum(),
+            col("stage_weighted_open").sum(),
+            col("cycle_age_open").sum(),
+            col("open_in_quarter").sum(),
         ]);
+    let typical_cycles = typical_cycle(inputs, snaps.clone());
 
     // rep_commit: each rep's latest submission for the quarter at t.
     let submissions = inputs
@@ -456,6 +511,12 @@ pub fn build(inputs: &Inputs, config: &Config, performance: LazyFrame) -> Polars
             JoinArgs::new(JoinType::Left),
         )
         .join(growth, keys.clone(), keys, JoinArgs::new(JoinType::Left))
+        .join(
+            typical_cycles,
+            [col("quarter_idx")],
+            [col("quarter_idx")],
+            JoinArgs::new(JoinType::Left),
+        )
         .join(
             new_rep_months,
             [col("scope"), col("scope_id"), col("quarter_idx")],
