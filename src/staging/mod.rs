@@ -141,6 +141,7 @@ impl Staged {
 fn stage_one(storage: &Storage, spec: &TableSpec, rules: validate::Rules) -> Result<StagedTable> {
     let started = std::time::Instant::now();
     let raw = read::read_table(storage, spec)?;
+    let read_seconds = started.elapsed().as_secs_f64();
     let v = validate::validate(spec, raw.frame, rules)?;
     info!(
         stage = "staging",
@@ -149,6 +150,7 @@ fn stage_one(storage: &Storage, spec: &TableSpec, rules: validate::Rules) -> Res
         rows = v.stats.rows_read,
         rejected = v.stats.rejected,
         duplicates = v.stats.duplicates_collapsed,
+        read_seconds,
         seconds = started.elapsed().as_secs_f64(),
         "Table read."
     );

@@ -91,10 +91,20 @@ pub fn parse_bool(text: Expr) -> Expr {
 /// UTC microseconds. A date alone is 00:00 UTC; digits past the microsecond
 /// are dropped.
 pub fn parse_timestamp(text: Expr) -> Expr {
-    let parts = text
-        .str()
+    timestamp_from_parts(timestamp_parts(text))
+}
+
+/// The pieces of a timestamp's text, as a struct (null fields when it does
+/// not match). Staging materialises this once per column: an expression that
+/// used it eight times would run the regex eight times.
+pub fn timestamp_parts(text: Expr) -> Expr {
+    text.str()
         .extract_groups(TIMESTAMP_RE)
-        .expect("the timestamp pattern compiles");
+        .expect("the timestamp pattern compiles")
+}
+
+/// UTC microseconds from `timestamp_parts`, null when a piece is out of range.
+pub fn timestamp_from_parts(parts: Expr) -> Expr {
     let field = |name: &str| parts.clone().struct_().field_by_name(name);
     let int = |name: &str| field(name).cast(DataType::Int64);
     let date = strict_date(field("date"));

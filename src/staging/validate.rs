@@ -9,6 +9,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::staging::parse::{self, ValueType};
 use crate::staging::TableSpec;
 
 /// Reject reasons in the order in which they are tried (SPEC §7).
@@ -111,16 +112,31 @@ pub fn validate(spec: &TableSpec, raw: DataFrame, rules: Rules) -> Result<Valida
     let names: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
     let texts: Vec<String> = names.iter().map(|n| text_name(n)).collect();
 
+    // Timestamps are split into their pieces once, in a column of their own.
+    let parts_name = |c: &str| format!("_parts_{c}");
+    let timestamp_parts: Vec<Expr> = spec
+        .columns
+        .iter()
+        .filter(|c| c.ty == ValueType::Timestamp)
+        .map(|c| parse::timestamp_parts(col(text_name(c.name))).alias(parts_name(c.name)))
+        .collect();
+    let typed: Vec<Expr> = spec
+        .columns
+        .iter()
+        .map(|c| {
+            match c.ty {
+                ValueType::Timestamp => parse::timestamp_from_parts(col(parts_name(c.name))),
+                ty => ty.parse(col(text_name(c.name))),
+            }
+            .alias(c.name)
+        })
+        .collect();
     let mut lf = raw
         .lazy()
         .with_row_index("_row", None)
         .rename(&names, &texts, true)
-        .with_columns(
-            spec.columns
-                .iter()
-                .map(|c| c.ty.parse(col(text_name(c.name))).alias(c.name))
-                .collect::<Vec<_>>(),
-        );
+        .with_columns(timestamp_parts)
+        .with_columns(typed);
 
     // Exact duplicates compare parsed values (100 equals 100.0); a value that
     // does not parse is compared by its text. The first in path and row
@@ -129,7 +145,7 @@ pub fn validate(spec: &TableSpec, raw: DataFrame, rules: Rules) -> Result<Valida
     let mut helper_cols: Vec<Expr> = Vec::new();
     for c in spec.columns {
         same_row.push(col(c.name));
-        if c.ty != crate::staging::parse::ValueType::Text {
+        if c.ty != ValueType::Text {
             let name = format!("_dup_{}", c.name);
             helper_cols.push(
                 when(col(c.name).is_null())
