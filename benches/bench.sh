@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The end-to-end benchmark: synthetic inputs at SCALE (33 = ~100k
-# opportunities, ~450k history rows, ~2.7M activities, all Parquet), then one
+# The end-to-end benchmark: synthetic inputs at SCALE (33 = ~95k
+# opportunities, ~420k history rows, ~3.1M activities, all Parquet), then one
 # full `salesops run`, timed with /usr/bin/time -v (wall time, peak memory).
 # Measured here, never asserted in a test.
 #

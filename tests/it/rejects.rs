@@ -332,3 +332,79 @@ fn a_reason_per_row_in_spec_order() {
         .iter()
         .all(|d| *d == DataType::String));
 }
+
+#[test]
+fn typed_parquet_columns_are_accepted_when_their_type_fits() {
+    // A Parquet file beside a CSV file in one table: a typed date, a float
+    // amount and an integer id are fine; a timestamp in a date column is not.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("reps")).unwrap();
+    std::fs::write(dir.path().join("reps/reps.csv"), REPS).unwrap();
+    std::fs::create_dir_all(dir.path().join("opportunities")).unwrap();
+    std::fs::write(
+        dir.path().join("opportunities/a.csv"),
+        format!("{OPP_HEADER}{OPP_OK}"),
+    )
+    .unwrap();
+    let days = |s: &str| {
+        salesops::calendar::days_since_epoch(
+            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap(),
+        )
+    };
+    let df = df!(
+        "Opportunity_ID" => [7i64, 8],
+        "rep_id" => ["R1", "R1"],
+        "created_date" => [days("2024-01-05"), days("2024-01-06")],
+        "close_date" => [days("2024-02-01"), days("2024-02-02")],
+        "stage" => ["Closed Won", "Closed Won"],
+        "amount" => [250.5f64, 10.0],
+    )
+    .unwrap()
+    .lazy()
+    .with_columns([
+        col("created_date").cast(DataType::Date),
+        col("close_date").cast(DataType::Date),
+    ])
+    .collect()
+    .unwrap();
+    // The second row, with close_date written as a timestamp.
+    let bad = df
+        .clone()
+        .lazy()
+        .with_column(col("close_date").cast(DataType::Datetime(TimeUnit::Microseconds, None)))
+        .collect()
+        .unwrap();
+    let good = salesops::publish::parquet_bytes(&mut df.slice(0, 1)).unwrap();
+    let wrong = salesops::publish::parquet_bytes(&mut bad.slice(1, 1)).unwrap();
+    std::fs::write(dir.path().join("opportunities/b.parquet"), good).unwrap();
+    std::fs::write(dir.path().join("opportunities/c.parquet"), wrong).unwrap();
+    let storage = Storage::open(dir.path().to_str().unwrap(), &Default::default(), false).unwrap();
+    let s = stage(&storage, &Config::default()).unwrap();
+    // O1 from the CSV and 7 from Parquet (column name matched in any case).
+    let ids: Vec<&str> = s
+        .opportunities
+        .valid
+        .column("opportunity_id")
+        .unwrap()
+        .str()
+        .unwrap()
+        .no_null_iter()
+        .collect();
+    assert_eq!(ids, ["O1", "7"]);
+    let amount = s
+        .opportunities
+        .valid
+        .column("amount")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .get(1);
+    assert_eq!(amount, Some(250.5));
+    assert_eq!(reasons(&s.opportunities), [(1, "unparsable_value".into())]);
+    assert!(text(&s.opportunities, "source_file", 0)
+        .unwrap()
+        .ends_with("c.parquet"));
+    assert!(text(&s.opportunities, "close_date", 0)
+        .unwrap()
+        .starts_with("2024-02-02T00:00:00"));
+}
