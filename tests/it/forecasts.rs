@@ -28,19 +28,13 @@
 //! before the snapshot + M × 5,000.
 
 use polars::prelude::*;
-use salesops::config::Config;
 use salesops::marts::forecasts::growth_forecast;
 use salesops::marts::{forecast_accuracy, forecast_accuracy_summary};
 
-use super::harness::{check_row, local, mart, run_into, V, V::*};
+use super::harness::{check_row, mart, V, V::*};
 
 fn run_fixture() -> (tempfile::TempDir, salesops::storage::Storage) {
-    let config = Config::from_file("tests/fixtures/forecast/pipeline.toml").unwrap();
-    let source = local(std::path::Path::new(&config.source));
-    let dir = tempfile::tempdir().unwrap();
-    let out = local(dir.path());
-    run_into(&config, &source, &out, "2024-07-15", false).unwrap();
-    (dir, out)
+    super::harness::run_fixture("tests/fixtures/forecast/pipeline.toml", "2024-07-15")
 }
 
 /// (method, expected forecast_amount, expected (won_to_date, open_in_scope)).

@@ -10,17 +10,10 @@
 //! Activity flags (defaults): call = selling + prospecting, email =
 //! prospecting, meeting/demo = selling + meeting, admin/training = none.
 
-use super::harness::{check_row, local, mart, published, run_into, V::*};
-use salesops::config::Config;
-use salesops::storage::Storage;
+use super::harness::{check_row, mart, published, V::*};
 
-fn run_fixture() -> (tempfile::TempDir, Storage) {
-    let config = Config::from_file("tests/fixtures/hand/pipeline.toml").unwrap();
-    let source = local(std::path::Path::new(&config.source));
-    let dir = tempfile::tempdir().unwrap();
-    let out = local(dir.path());
-    run_into(&config, &source, &out, "2024-09-15", false).unwrap();
-    (dir, out)
+fn run_fixture() -> (tempfile::TempDir, salesops::storage::Storage) {
+    super::harness::run_fixture("tests/fixtures/hand/pipeline.toml", "2024-09-15")
 }
 
 #[test]

@@ -28,6 +28,37 @@ pub fn local(path: &std::path::Path) -> Storage {
     Storage::open(path.to_str().unwrap(), &BTreeMap::new(), true).unwrap()
 }
 
+/// Runs a fixture's pipeline file into a fresh temporary output.
+pub fn run_fixture(pipeline: &str, as_of_date: &str) -> (tempfile::TempDir, Storage) {
+    let config = Config::from_file(pipeline).unwrap();
+    let source = local(std::path::Path::new(&config.source));
+    let dir = tempfile::tempdir().unwrap();
+    let out = local(dir.path());
+    run_into(&config, &source, &out, as_of_date, false).unwrap();
+    (dir, out)
+}
+
+/// Every file under `dir` (relative path, bytes), sorted by path.
+pub fn files_under(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((
+                    p.strip_prefix(dir).unwrap().display().to_string(),
+                    std::fs::read(&p).unwrap(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 pub fn as_of(date: &str) -> AsOf {
     AsOf::parse(date).unwrap()
 }

@@ -159,27 +159,12 @@ fn the_shipped_sample_data_is_what_generate_makes() {
         },
     )
     .unwrap();
-    let mut files = Vec::new();
-    let mut stack = vec![std::path::PathBuf::from("sample_data")];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                files.push(p);
-            }
-        }
-    }
-    assert!(files.len() >= 10, "{files:?}");
-    for f in &files {
-        let rel = f.strip_prefix("sample_data").unwrap();
-        let fresh = std::fs::read(dir.path().join(rel))
-            .unwrap_or_else(|_| panic!("generate makes {}", rel.display()));
-        assert!(
-            fresh == std::fs::read(f).unwrap(),
-            "{} differs from a fresh generate",
-            rel.display()
-        );
+    let shipped = super::harness::files_under(std::path::Path::new("sample_data"));
+    let fresh = super::harness::files_under(dir.path());
+    assert!(shipped.len() >= 10, "{} files", shipped.len());
+    let names = |v: &[(String, Vec<u8>)]| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&shipped), names(&fresh));
+    for ((name, a), (_, b)) in shipped.iter().zip(&fresh) {
+        assert!(a == b, "{name} differs from a fresh generate");
     }
 }

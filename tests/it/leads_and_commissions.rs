@@ -10,17 +10,10 @@
 //! 2024-03-10, mid-month). The first covered month is 2024-01 (the earliest
 //! deal, W1, was created 2024-01-05).
 
-use salesops::config::Config;
-
-use super::harness::{check_row, local, mart, published, run_into, V::*};
+use super::harness::{check_row, mart, published, V::*};
 
 fn run_fixture() -> (tempfile::TempDir, salesops::storage::Storage) {
-    let config = Config::from_file("tests/fixtures/leads/pipeline.toml").unwrap();
-    let source = local(std::path::Path::new(&config.source));
-    let dir = tempfile::tempdir().unwrap();
-    let out = local(dir.path());
-    run_into(&config, &source, &out, "2024-04-20", false).unwrap();
-    (dir, out)
+    super::harness::run_fixture("tests/fixtures/leads/pipeline.toml", "2024-04-20")
 }
 
 #[test]
