@@ -15,8 +15,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::error::Result;
-use crate::publish::parquet_bytes;
 use crate::storage::Storage;
+
+mod table;
+use table::Table;
 
 pub struct GenerateOptions {
     pub scale: f64,
@@ -57,78 +59,6 @@ fn period_end() -> NaiveDate {
 
 fn ts(t: NaiveDateTime) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-/// A table being generated: text columns, written as CSV or Parquet.
-struct Table {
-    columns: Vec<&'static str>,
-    rows: Vec<Vec<Option<String>>>,
-}
-
-impl Table {
-    fn new(columns: &[&'static str]) -> Self {
-        Table {
-            columns: columns.to_vec(),
-            rows: Vec::new(),
-        }
-    }
-
-    fn push(&mut self, row: Vec<Option<String>>) {
-        debug_assert_eq!(row.len(), self.columns.len());
-        self.rows.push(row);
-    }
-
-    fn csv(&self, rows: &[Vec<Option<String>>]) -> Vec<u8> {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(&self.columns).unwrap();
-        for r in rows {
-            w.write_record(r.iter().map(|v| v.as_deref().unwrap_or("")))
-                .unwrap();
-        }
-        w.into_inner().unwrap()
-    }
-
-    /// Parquet with typed columns where the contract has types (`types`
-    /// maps a column to a polars type; others stay text).
-    fn parquet(&self, rows: &[Vec<Option<String>>], types: &[(&str, DataType)]) -> Result<Vec<u8>> {
-        let cols: Vec<Column> = self
-            .columns
-            .iter()
-            .enumerate()
-            .map(|(i, name)| {
-                let values: Vec<Option<&str>> = rows.iter().map(|r| r[i].as_deref()).collect();
-                Column::new((*name).into(), values)
-            })
-            .collect();
-        let df = DataFrame::new(rows.len(), cols)?;
-        let casts: Vec<Expr> = types
-            .iter()
-            .map(|(name, dtype)| match dtype {
-                DataType::Datetime(_, _) => col(*name)
-                    .str()
-                    .to_datetime(
-                        Some(TimeUnit::Microseconds),
-                        Some(TimeZone::UTC),
-                        StrptimeOptions {
-                            format: Some("%Y-%m-%dT%H:%M:%SZ".into()),
-                            ..Default::default()
-                        },
-                        lit("raise"),
-                    )
-                    .alias(*name),
-                DataType::Date => col(*name)
-                    .str()
-                    .to_date(StrptimeOptions {
-                        format: Some("%Y-%m-%d".into()),
-                        ..Default::default()
-                    })
-                    .alias(*name),
-                other => col(*name).cast(other.clone()).alias(*name),
-            })
-            .collect();
-        let mut df = df.lazy().with_columns(casts).collect()?;
-        parquet_bytes(&mut df)
-    }
 }
 
 struct Rep {
