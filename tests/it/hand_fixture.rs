@@ -545,3 +545,79 @@ fn team_quarter_kpis_by_hand() {
         ],
     );
 }
+
+#[test]
+fn trends_on_quota_attainment_within_teams() {
+    // The same fixture with trend_metric = quota_attainment, peer_group = team.
+    let mut config =
+        salesops::config::Config::from_file("tests/fixtures/hand/pipeline.toml").unwrap();
+    config.trend_metric = salesops::config::TrendMetric::QuotaAttainment;
+    config.peer_group = salesops::config::PeerGroup::Team;
+    let dir = tempfile::tempdir().unwrap();
+    let out = super::harness::local(dir.path());
+    let source = super::harness::local(std::path::Path::new(&config.source));
+    super::harness::run_into(&config, &source, &out, "2024-09-15", false).unwrap();
+    let df = mart(&out, "rep_quarter_trends");
+    let q1 = "FY2025-Q1";
+    // East in Q1: A 10,000 / 30,000, B 8,800 / 10,000 = 0.88; the median of
+    // the two is their mean.
+    let threshold = (10000.0 / 30000.0 + 0.88) / 2.0;
+    check_row(
+        &df,
+        &[("rep_id", "A"), ("fiscal_quarter", q1)],
+        &[
+            ("metric", F(10000.0 / 30000.0)),
+            ("peer_threshold", F(threshold)),
+            ("is_top", B(false)),
+            ("rank_in_peer_group", I(2)),
+        ],
+    );
+    check_row(
+        &df,
+        &[("rep_id", "B"), ("fiscal_quarter", q1)],
+        &[("is_top", B(true)), ("rank_in_peer_group", I(1))],
+    );
+    // West has no quotas: no metric, no threshold, no rank, no quadrant.
+    check_row(
+        &df,
+        &[("rep_id", "C"), ("fiscal_quarter", q1)],
+        &[
+            ("metric", Null),
+            ("peer_threshold", Null),
+            ("is_top", Null),
+            ("rank_in_peer_group", Null),
+            ("quadrant", Null),
+        ],
+    );
+    // Q2: A 0 / 30,000 = 0 after 1/3: change -1/3, change_pct -1; B's 0 quota
+    // gives a null metric, so B's quadrant is null. East's only value is A's 0,
+    // which is its own threshold: top, not improving -> falling_star.
+    check_row(
+        &df,
+        &[("rep_id", "A"), ("fiscal_quarter", "FY2025-Q2")],
+        &[
+            ("metric", F(0.0)),
+            ("change", F(-10000.0 / 30000.0)),
+            ("change_pct", F(-1.0)),
+            ("peer_threshold", F(0.0)),
+            ("is_top", B(true)),
+            ("quadrant", S("falling_star")),
+        ],
+    );
+    check_row(
+        &df,
+        &[("rep_id", "B"), ("fiscal_quarter", "FY2025-Q2")],
+        &[("metric", Null), ("quadrant", Null)],
+    );
+    // D in Q2: 12,000 / 20,000 = 0.6 alone in West -> top, rank 1; Q1 was null.
+    check_row(
+        &df,
+        &[("rep_id", "D"), ("fiscal_quarter", "FY2025-Q2")],
+        &[
+            ("metric", F(0.6)),
+            ("prev_metric", Null),
+            ("rank_in_peer_group", I(1)),
+            ("quadrant", Null),
+        ],
+    );
+}
