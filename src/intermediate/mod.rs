@@ -37,7 +37,6 @@ pub struct Inputs {
     pub forecast_submissions: LazyFrame,
     /// Opportunities that got synthetic history (for the manifest).
     pub synthesized_histories: usize,
-    pub stage_kinds: LazyFrame,
 }
 
 fn kind_name(k: StageKind) -> &'static str {
@@ -188,7 +187,6 @@ impl Inputs {
                 .lazy()
                 .filter(col("submitted_at").lt_eq(t)),
             synthesized_histories,
-            stage_kinds: kinds,
         })
     }
 

@@ -50,13 +50,6 @@ pub const COLUMNS: &[&str] = &[
     "open_in_scope",
 ];
 
-pub const METHODS: [&str; 4] = [
-    "stage_weighted",
-    "cycle_age",
-    "rep_commit",
-    "historical_growth",
-];
-
 /// One row per snapshot: `quarter_idx`, `fiscal_quarter`, `quarter_start`,
 /// `quarter_end`, `is_complete`, `snapshot_date`, `days_into_quarter`
 /// (Int32), `t` (the instant), and `lookback_start` (the first day of the

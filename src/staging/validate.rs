@@ -100,7 +100,7 @@ fn all(exprs: impl IntoIterator<Item = Expr>) -> Expr {
 }
 
 pub struct Validated {
-    /// The typed contract columns (plus `fx_rate` and parent columns when asked for).
+    /// The typed contract columns, plus `fx_rate` for tables converted to the reporting currency.
     pub valid: DataFrame,
     /// `table`, `source_file`, `source_row`, `reject_reason`, then the contract columns as text.
     pub rejected: DataFrame,
