@@ -414,6 +414,23 @@ impl Config {
             ));
         }
 
+        let storage_options = raw.storage_options.unwrap_or_default();
+        for key in storage_options.keys() {
+            // A typo (aws_endpont) would otherwise be ignored and the run
+            // would go to the default endpoint.
+            let known = key.parse::<object_store::aws::AmazonS3ConfigKey>().is_ok()
+                || key.parse::<object_store::gcp::GoogleConfigKey>().is_ok()
+                || key.parse::<object_store::azure::AzureConfigKey>().is_ok();
+            if !known {
+                return Err(err(
+                    &format!("storage_options.{key}"),
+                    "not an object_store option for S3, GCS or Azure (for example aws_endpoint, \
+                     aws_region, google_service_account, azure_storage_account_name)"
+                        .into(),
+                ));
+            }
+        }
+
         Ok(Config {
             file: file.to_string(),
             source: raw.source.unwrap_or_else(|| "sample_data".into()),
@@ -436,7 +453,7 @@ impl Config {
             lead_scoring,
             max_reject_ratio,
             keep_runs: keep_runs as u32,
-            storage_options: raw.storage_options.unwrap_or_default(),
+            storage_options,
         })
     }
 
@@ -525,6 +542,9 @@ mod tests {
         assert!(message("trend_metric = 'revenue'").contains("quota_attainment"));
         assert!(message("[forecast]\nsnapshot_offsets_days = [0, -3]").contains("negative"));
         assert!(message("[comp_plans.vp]\nbase_monthly = 1").contains("all three"));
+        assert!(message("[storage_options]\naws_endpont = 'http://x'").contains("aws_endpont"));
+        let ok = "[storage_options]\naws_endpoint = 'http://x'\naws_allow_http = 'true'\n";
+        assert!(Config::from_toml("p.toml", ok).is_ok());
     }
 
     #[test]
