@@ -7,8 +7,8 @@
 //! as_of cut on close_date); the target is the month's quota when there is
 //! one (0 allowed), else the plan's `target_monthly`; the commission is
 //! `commission_rate × won_amount` when the target is attained, else 0.
-//! A target of 0 is always attained, so the commission is then the rate
-//! times whatever was won (0 when nothing was).
+//! A target of 0 (a quota row of 0: a rep on leave, say) counts as attained
+//! and pays no commission (SPEC §7).
 
 use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
@@ -141,7 +141,7 @@ pub fn build(inputs: &Inputs, config: &Config) -> PolarsResult<LazyFrame> {
         ])
         .with_column(col("won_amount").gt_eq(col("target")).alias("attained"))
         .with_column(
-            when(col("attained"))
+            when(col("attained").and(col("target").gt(lit(0.0))))
                 .then(col("commission_rate") * col("won_amount"))
                 .otherwise(lit(0.0))
                 .alias("commission"),

@@ -98,10 +98,18 @@ fn commissions_by_hand() {
             ("commission", F(0.0)),
         ],
     );
+    // March: W8 won 5,000 against a quota row of 0: attained, but a target
+    // of 0 pays no commission (SPEC §7).
     check_row(
         &df,
         &row("K", "2024-03-01"),
-        &[("won_amount", F(0.0)), ("total_pay", F(6000.0))],
+        &[
+            ("won_amount", F(5000.0)),
+            ("target", F(0.0)),
+            ("attained", B(true)),
+            ("commission", F(0.0)),
+            ("total_pay", F(6000.0)),
+        ],
     );
 }
 
