@@ -194,6 +194,22 @@ impl Inputs {
         self.spine.clone().lazy()
     }
 
+    /// Won deals of the current opportunities table with their rep's current
+    /// team: `rep_id`, `team`, `close_date`, `amount` (what forecasts roll up
+    /// by scope).
+    pub fn won_with_team(&self) -> LazyFrame {
+        self.opportunities
+            .clone()
+            .filter(col("kind").eq(lit("won")))
+            .join(
+                self.reps.clone().select([col("rep_id"), col("team")]),
+                [col("rep_id")],
+                [col("rep_id")],
+                JoinArgs::new(JoinType::Inner),
+            )
+            .select([col("rep_id"), col("team"), col("close_date"), col("amount")])
+    }
+
     /// `quarter_idx` of a Date (or instant) expression.
     pub fn quarter_of(&self, date: Expr) -> Expr {
         self.calendar.quarter_index_expr(date)

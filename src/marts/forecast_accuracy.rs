@@ -38,22 +38,8 @@ pub const SPEC: MartSpec = MartSpec {
 /// `quarter_idx` and `is_complete`).
 pub fn build(inputs: &Inputs, forecast_rows: LazyFrame) -> LazyFrame {
     let won = inputs
-        .opportunities
-        .clone()
-        .filter(col("kind").eq(lit("won")))
-        .with_column(inputs.quarter_of(col("close_date")).alias("quarter_idx"))
-        .join(
-            inputs.reps.clone().select([col("rep_id"), col("team")]),
-            [col("rep_id")],
-            [col("rep_id")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .select([
-            col("rep_id"),
-            col("team"),
-            col("quarter_idx"),
-            col("amount"),
-        ]);
+        .won_with_team()
+        .with_column(inputs.quarter_of(col("close_date")).alias("quarter_idx"));
     let actual = in_scopes(won, true)
         .group_by([col("scope"), col("scope_id"), col("quarter_idx")])
         .agg([col("amount").sum().alias("actual_amount")]);

@@ -218,17 +218,7 @@ fn growth_inputs(inputs: &Inputs, config: &Config, snaps: LazyFrame) -> (LazyFra
             .otherwise(lit(0.0))
             .sum()
     };
-    let won = inputs
-        .opportunities
-        .clone()
-        .filter(col("kind").eq(lit("won")))
-        .join(
-            inputs.reps.clone().select([col("rep_id"), col("team")]),
-            [col("rep_id")],
-            [col("rep_id")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .select([col("team"), col("close_date"), col("amount"), col("rep_id")]);
+    let won = inputs.won_with_team();
     // Won deals × snapshot days: bounded by (won deals × snapshots), and
     // every window is a filter, not a loop.
     let windows = in_scopes(won, false)
@@ -377,10 +367,11 @@ pub fn build(inputs: &Inputs, config: &Config, performance: LazyFrame) -> Polars
             .then(lit(1.0))
             .otherwise(age_by_quarter_end / col("typical_cycle_days"));
     let zero = || lit(0.0);
+    let typical_cycles = typical_cycle(inputs, snaps.clone());
     // Summed per rep first; teams and the company add up their reps.
     let per_rep = state_at(inputs.history.clone(), at)
         .join(
-            typical_cycle(inputs, snaps.clone()),
+            typical_cycles.clone(),
             [col("quarter_idx")],
             [col("quarter_idx")],
             JoinArgs::new(JoinType::Left),
@@ -426,8 +417,6 @@ pub fn build(inputs: &Inputs, config: &Config, performance: LazyFrame) -> Polars
             col("cycle_age_open").sum(),
             col("open_in_quarter").sum(),
         ]);
-    let typical_cycles = typical_cycle(inputs, snaps.clone());
-
     // rep_commit: each rep's latest submission for the quarter at t.
     let submissions = inputs
         .forecast_submissions
