@@ -14,6 +14,10 @@ RUN apt-get update \
 WORKDIR /app
 COPY --from=build /src/target/release/salesops /usr/local/bin/salesops
 COPY pipelines ./pipelines
+# The sample makes the default command useful: `docker run IMAGE` runs the
+# default pipeline on it and writes the marts to /app/out. A real
+# deployment passes its own pipeline file and object-store URLs.
+COPY sample_data ./sample_data
 USER 10001
 ENTRYPOINT ["/usr/local/bin/salesops"]
 CMD ["run", "--pipeline", "pipelines/default.toml", "--log-format", "json"]

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::storage::StorageSettings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -104,6 +105,10 @@ pub struct Config {
     pub lead_scoring: LeadScoring,
     pub max_reject_ratio: f64,
     pub keep_runs: u32,
+    /// A run folder without a manifest younger than this is a run still
+    /// writing: retention spares it (SPEC §5.1).
+    pub retention_grace_hours: f64,
+    pub storage: StorageSettings,
     #[serde(skip)]
     pub storage_options: BTreeMap<String, String>,
 }
@@ -128,6 +133,8 @@ struct RawConfig {
     lead_scoring: Option<RawLeadScoring>,
     max_reject_ratio: Option<f64>,
     keep_runs: Option<i64>,
+    retention_grace_hours: Option<f64>,
+    storage: Option<RawStorage>,
     /// object_store options (e.g. `aws_endpoint`, `aws_region`); credentials
     /// are better left to the environment.
     storage_options: Option<BTreeMap<String, String>>,
@@ -140,6 +147,14 @@ struct RawForecast {
     cycle_lookback_quarters: Option<i64>,
     growth_rate: Option<f64>,
     new_rep_monthly_revenue: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStorage {
+    retries: Option<i64>,
+    retry_timeout_seconds: Option<f64>,
+    request_timeout_seconds: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -414,6 +429,44 @@ impl Config {
             ));
         }
 
+        let grace = raw.retention_grace_hours.unwrap_or(24.0);
+        if !(grace >= 0.0 && grace.is_finite()) {
+            return Err(err(
+                "retention_grace_hours",
+                format!("{grace}; allowed: hours ≥ 0"),
+            ));
+        }
+        let rs = raw.storage.unwrap_or_default();
+        let defaults = StorageSettings::default();
+        let retries = rs.retries.unwrap_or(defaults.retries as i64);
+        if !(0..=100).contains(&retries) {
+            return Err(err(
+                "storage.retries",
+                format!("{retries}; allowed: a whole number from 0 to 100"),
+            ));
+        }
+        let seconds = |key: &str, value: Option<f64>, default: f64| {
+            let v = value.unwrap_or(default);
+            if v > 0.0 && v.is_finite() {
+                Ok(v)
+            } else {
+                Err(err(key, format!("{v}; allowed: seconds > 0")))
+            }
+        };
+        let storage = StorageSettings {
+            retries: retries as u32,
+            retry_timeout_seconds: seconds(
+                "storage.retry_timeout_seconds",
+                rs.retry_timeout_seconds,
+                defaults.retry_timeout_seconds,
+            )?,
+            request_timeout_seconds: seconds(
+                "storage.request_timeout_seconds",
+                rs.request_timeout_seconds,
+                defaults.request_timeout_seconds,
+            )?,
+        };
+
         let storage_options = raw.storage_options.unwrap_or_default();
         for key in storage_options.keys() {
             // A typo (aws_endpont) would otherwise be ignored and the run
@@ -453,6 +506,8 @@ impl Config {
             lead_scoring,
             max_reject_ratio,
             keep_runs: keep_runs as u32,
+            retention_grace_hours: grace,
+            storage,
             storage_options,
         })
     }
@@ -512,6 +567,10 @@ mod tests {
         assert_eq!(c.forecast.snapshot_offsets_days, vec![0]);
         assert_eq!(c.max_reject_ratio, 0.05);
         assert_eq!(c.keep_runs, 5);
+        assert_eq!(c.retention_grace_hours, 24.0);
+        assert_eq!(c.storage.retries, 10);
+        assert_eq!(c.storage.retry_timeout_seconds, 180.0);
+        assert_eq!(c.storage.request_timeout_seconds, 30.0);
     }
 
     fn message(text: &str) -> String {
@@ -543,6 +602,10 @@ mod tests {
         assert!(message("[forecast]\nsnapshot_offsets_days = [0, -3]").contains("negative"));
         assert!(message("[comp_plans.vp]\nbase_monthly = 1").contains("all three"));
         assert!(message("[storage_options]\naws_endpont = 'http://x'").contains("aws_endpont"));
+        assert!(message("[storage]\nretries = -1").contains("storage.retries"));
+        assert!(message("[storage]\nrequest_timeout_seconds = 0").contains("seconds > 0"));
+        assert!(message("[storage]\nretry = 3").contains("retries"));
+        assert!(message("retention_grace_hours = -1").contains("hours ≥ 0"));
         let ok = "[storage_options]\naws_endpoint = 'http://x'\naws_allow_http = 'true'\n";
         assert!(Config::from_toml("p.toml", ok).is_ok());
     }

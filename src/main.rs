@@ -1,6 +1,9 @@
 //! The `salesops` command: parse the CLI, start tracing, call the library,
 //! map errors to the exit codes of SPEC §6 (0 published or nothing to do,
-//! 1 bad data or config, 2 usage, 3 storage or I/O).
+//! 1 bad data or config, or a bug in salesops, 2 usage, 3 storage or I/O,
+//! 4 another run published meanwhile). An error is printed once, with its
+//! chain of causes; with `--log-format json` as one JSON line like every
+//! other line salesops writes to stderr.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -13,7 +16,8 @@ use salesops::config::Config;
 use salesops::error::{Error, Result};
 use salesops::generate::{generate, GenerateOptions};
 use salesops::pipeline::{self, Outcome, RunOptions};
-use salesops::storage::Storage;
+use salesops::staging::Listing;
+use salesops::storage::{Access, Storage};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum LogFormat {
@@ -119,8 +123,7 @@ fn run(cli: Cli) -> Result<()> {
                 None => AsOf::now(),
             };
             let config = load(&pipeline, source, output)?;
-            let src = Storage::open(&config.source, &config.storage_options, false)?;
-            let out = Storage::open(&config.output, &config.storage_options, true)?;
+            let (src, out) = pipeline::open_storage(&config)?;
             match pipeline::run(&config, &src, &out, &RunOptions { as_of, force })? {
                 Outcome::Published(m) => {
                     println!(
@@ -143,8 +146,14 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Validate { pipeline, source } => {
             let config = load(&pipeline, source, None)?;
-            let src = Storage::open(&config.source, &config.storage_options, false)?;
-            let staged = pipeline::stage(&src, &config)?;
+            let src = Storage::open_with(
+                &config.source,
+                &config.storage_options,
+                &config.storage,
+                Access::Read,
+            )?;
+            let listing = Listing::of(&src)?;
+            let staged = pipeline::stage(&src, &listing, &config)?;
             println!(
                 "{:<22} {:>9} {:>11} {:>9} {:>7}  reasons",
                 "table", "rows", "duplicates", "rejected", "ratio"
@@ -210,14 +219,61 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// Prints an error once: its chain as text, or one JSON line.
+fn report(format: LogFormat, e: &Error) {
+    match format {
+        LogFormat::Text => eprintln!("error: {}", e.report()),
+        LogFormat::Json => {
+            let chain = e.chain();
+            tracing::error!(
+                exit_code = e.exit_code(),
+                causes = ?&chain[1..],
+                "{}",
+                chain[0]
+            );
+        }
+    }
+}
+
+/// `--log-format json` as given, before clap has parsed anything (so a
+/// usage error can be printed as JSON too).
+fn json_requested() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    args.windows(2)
+        .any(|w| w[0] == "--log-format" && w[1] == "json")
+        || args.iter().any(|a| a == "--log-format=json")
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_tracing(cli.log_format);
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            if code == 2 && json_requested() {
+                init_tracing(LogFormat::Json);
+                tracing::error!(exit_code = 2, "{}", e.to_string().trim_end());
+            } else {
+                // --help and --version go to stdout; usage errors to stderr.
+                let _ = e.print();
+            }
+            return ExitCode::from(code);
+        }
+    };
+    let format = cli.log_format;
+    init_tracing(format);
+    if let LogFormat::Json = format {
+        // A panic is a bug; in JSON mode it is still one JSON line.
+        std::panic::set_hook(Box::new(|info| {
+            tracing::error!(
+                exit_code = 101,
+                "salesops panicked, a bug in salesops: {info}"
+            );
+        }));
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(exit_code = e.exit_code(), "{e}");
-            eprintln!("error: {e}");
+            report(format, &e);
             ExitCode::from(e.exit_code() as u8)
         }
     }

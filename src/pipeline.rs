@@ -11,8 +11,8 @@ use crate::error::Result;
 use crate::intermediate::Inputs;
 use crate::marts;
 use crate::publish::{self, InputEntry, Manifest, PublishInput, StageEntry};
-use crate::staging::{self, Staged};
-use crate::storage::{fingerprint, Storage};
+use crate::staging::{self, Listing, Staged};
+use crate::storage::{Access, Storage};
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -30,37 +30,30 @@ pub enum Outcome {
     },
 }
 
-const TABLES: [&crate::staging::TableSpec; 9] = [
-    &staging::reps::SPEC,
-    &staging::quotas::SPEC,
-    &staging::opportunities::SPEC,
-    &staging::opportunity_history::SPEC,
-    &staging::activities::SPEC,
-    &staging::leads::SPEC,
-    &staging::lead_events::SPEC,
-    &staging::forecast_submissions::SPEC,
-    &staging::fx_rates::SPEC,
-];
+/// Fingerprints of the listed input files (no reads), so a rerun with
+/// unchanged inputs can stop before doing any work.
+pub fn input_entries(listing: &Listing) -> Vec<InputEntry> {
+    listing
+        .all()
+        .into_iter()
+        .map(|(table, f)| InputEntry {
+            table: table.to_string(),
+            path: f.path,
+            size: f.size,
+            version: f.version,
+        })
+        .collect()
+}
 
-/// Fingerprints of every input file, from a listing alone (no reads), so a
-/// rerun with unchanged inputs can stop before doing any work.
-pub fn list_inputs(source: &Storage) -> Result<Vec<InputEntry>> {
-    let mut out = Vec::new();
-    for spec in TABLES {
-        for (path, meta) in source.list(spec.name)? {
-            let lower = path.to_ascii_lowercase();
-            if lower.ends_with(".csv") || lower.ends_with(".parquet") {
-                let f = fingerprint(&path, &meta);
-                out.push(InputEntry {
-                    table: spec.name.to_string(),
-                    path: f.path,
-                    size: f.size,
-                    version: f.version,
-                });
-            }
-        }
-    }
-    Ok(out)
+/// Opens the pipeline's source and output with its `[storage]` settings.
+pub fn open_storage(config: &Config) -> Result<(Storage, Storage)> {
+    let open = |url: &str, access| {
+        Storage::open_with(url, &config.storage_options, &config.storage, access)
+    };
+    Ok((
+        open(&config.source, Access::Read)?,
+        open(&config.output, Access::Write)?,
+    ))
 }
 
 struct Stages(Vec<StageEntry>);
@@ -78,8 +71,8 @@ impl Stages {
 }
 
 /// Stages every table and checks the rep levels against the comp plans.
-pub fn stage(source: &Storage, config: &Config) -> Result<Staged> {
-    let staged = staging::stage_all(source, config)?;
+pub fn stage(source: &Storage, listing: &Listing, config: &Config) -> Result<Staged> {
+    let staged = staging::stage_all(source, listing, config)?;
     let levels = staged.reps.valid.column("level")?.str()?.clone();
     let mut distinct: Vec<&str> = levels.iter().flatten().collect();
     distinct.sort_unstable();
@@ -96,27 +89,36 @@ pub fn run(
 ) -> Result<Outcome> {
     let mut stages = Stages(Vec::new());
     let started = Instant::now();
-    let inputs = list_inputs(source)?;
+    // Read before anything else: the pointer is replaced at the end only if
+    // no other run replaced it meanwhile (SPEC §5.1).
+    let latest_at_start = publish::read_latest(output)?;
+    let listing = Listing::of(source)?;
+    let inputs = input_entries(&listing);
     let run_id = publish::run_id(&inputs, config, &opts.as_of);
     if !opts.force {
-        if let Some(latest) = publish::latest(output)? {
-            if latest.run_id == run_id {
+        if let Some(latest) = &latest_at_start.latest {
+            if publish::base_run_id(&latest.run_id) == run_id {
                 info!(
                     run_id,
                     "Already published with the same inputs and config; nothing to do."
                 );
-                return Ok(Outcome::UpToDate { run_id });
+                return Ok(Outcome::UpToDate {
+                    run_id: latest.run_id.clone(),
+                });
             }
         }
     }
     info!(run_id, as_of = %publish::format_instant(&opts.as_of), source = source.url(), output = output.url(), "Run started.");
 
-    let staged = stage(source, config)?;
+    let staged = stage(source, &listing, config)?;
     let rows_read: usize = staged.tables().iter().map(|t| t.stats.rows_read).sum();
     stages.record("staging", started, rows_read);
 
     // The quarantine is written even when the run then stops, so the analyst
     // can see why; it is not published until the manifest names it.
+    // Every path this run writes is its attempt's own, claimed just before
+    // the first write (a run that stops in staging writes nothing).
+    let run_id = publish::claim_attempt(output, &run_id)?;
     let started = Instant::now();
     let rejected = publish::write_quarantine(output, &run_id, &staged)?;
     let rejected_rows: usize = staged.tables().iter().map(|t| t.stats.rejected).sum();
@@ -159,6 +161,7 @@ pub fn run(
             unknown_event_types: marts::lead_scores::unknown_event_types(&intermediate, config)?,
             marts: built,
             stages: stages.0.clone(),
+            latest_at_start: &latest_at_start,
         },
     )?;
     stages.record("publish", started, mart_rows);

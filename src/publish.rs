@@ -1,17 +1,22 @@
-//! Write–audit–publish on object storage (SPEC §5), where nothing is
-//! renamed atomically:
+//! Write–audit–publish on object storage (SPEC §5, §5.1), where nothing is
+//! renamed atomically and two runs may write to one output at once:
 //!
-//! 1. every mart file under `<mart>/run_id=<run_id>/` and the quarantine
-//!    under `_rejected/run_id=<run_id>/` (new paths: readers never look there
-//!    until step 3);
-//! 2. `_runs/<run_id>/manifest.json`, listing every file with its rows,
+//! 0. the run claims an attempt of its run_id (`<id>`, `<id>.2`, ...) by
+//!    creating `_runs/<attempt>/claim.json` only if absent, so every run
+//!    writes under paths of its own, a `--force` rerun included;
+//! 1. every mart file under `<mart>/run_id=<attempt>/` and the quarantine
+//!    under `_rejected/run_id=<attempt>/` (new paths: readers never look
+//!    there until step 3);
+//! 2. `_runs/<attempt>/manifest.json`, listing every file with its rows,
 //!    bytes and sha256, written only after all files exist;
-//! 3. `_latest.json`, one small object overwritten in a single put: the
-//!    only thing a reader follows.
+//! 3. `_latest.json`, replaced by compare-and-swap against the version read
+//!    when the run started: the only thing a reader follows. A run that
+//!    finds it changed publishes nothing and stops with exit 4;
+//! 4. `_runs/<attempt>/published.json`, the mark retention counts runs by.
 //!
 //! A run that stops before step 3 leaves the published run untouched.
-//! Retention then deletes the oldest runs beyond `keep_runs`, never the
-//! published one.
+//! Retention then deletes old runs, never the published one, the newest
+//! `keep_runs` published ones, or a run that may still be writing.
 
 use std::collections::BTreeMap;
 
@@ -25,7 +30,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::marts::Mart;
 use crate::staging::{Staged, TableStats};
-use crate::storage::Storage;
+use crate::storage::{Storage, Version};
 
 pub const LATEST: &str = "_latest.json";
 pub const ROW_GROUP_ROWS: usize = 1_000_000;
@@ -111,25 +116,91 @@ pub fn run_id(inputs: &[InputEntry], config: &Config, as_of: &AsOf) -> String {
     format!("{}-{}", as_of.date().format("%Y%m%d"), &digest[..16])
 }
 
-/// The run `_latest.json` names, if any.
-pub fn latest(output: &Storage) -> Result<Option<Latest>> {
-    match output.get_opt(LATEST)? {
-        None => Ok(None),
-        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-            Error::Storage(format!("{} is not valid JSON: {e}", output.display(LATEST)))
+/// A published run_id, or an attempt of it (`<id>.2`), without the attempt.
+pub fn base_run_id(attempt: &str) -> &str {
+    match attempt.rsplit_once('.') {
+        Some((base, n)) if n.parse::<u32>().is_ok() => base,
+        _ => attempt,
+    }
+}
+
+/// `_latest.json` as read when a run starts: what it named and the version
+/// the run's compare-and-swap expects.
+#[derive(Debug, Clone)]
+pub struct LatestAtStart {
+    pub latest: Option<Latest>,
+    version: Option<Version>,
+}
+
+pub fn read_latest(output: &Storage) -> Result<LatestAtStart> {
+    match output.get_versioned(LATEST)? {
+        None => Ok(LatestAtStart {
+            latest: None,
+            version: None,
+        }),
+        Some((bytes, version)) => Ok(LatestAtStart {
+            latest: Some(parse_latest(output, &bytes)?),
+            version: Some(version),
         }),
     }
+}
+
+fn parse_latest(output: &Storage, bytes: &[u8]) -> Result<Latest> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        Error::storage(
+            format!("{} is not a valid pointer", output.display(LATEST)),
+            e,
+        )
+    })
+}
+
+/// The run `_latest.json` names, if any.
+pub fn latest(output: &Storage) -> Result<Option<Latest>> {
+    Ok(read_latest(output)?.latest)
 }
 
 pub fn read_manifest(output: &Storage, run_id: &str) -> Result<Manifest> {
     let path = manifest_path(run_id);
     let bytes = output.get(&path)?;
     serde_json::from_slice(&bytes)
-        .map_err(|e| Error::Storage(format!("{} is not a manifest: {e}", output.display(&path))))
+        .map_err(|e| Error::storage(format!("{} is not a manifest", output.display(&path)), e))
 }
 
 pub fn manifest_path(run_id: &str) -> String {
     format!("_runs/{run_id}/manifest.json")
+}
+
+fn claim_path(attempt: &str) -> String {
+    format!("_runs/{attempt}/claim.json")
+}
+
+fn published_mark_path(attempt: &str) -> String {
+    format!("_runs/{attempt}/published.json")
+}
+
+/// Claims the first free attempt of `run_id`: `<id>`, then `<id>.2`, `<id>.3`,
+/// ... The claim is a create-if-absent, so two runs never get the same one.
+/// An attempt with a manifest but no claim (written before claims existed)
+/// is skipped too.
+pub fn claim_attempt(output: &Storage, run_id: &str) -> Result<String> {
+    let claimed_at = chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string();
+    for n in 1u32.. {
+        let attempt = if n == 1 {
+            run_id.to_string()
+        } else {
+            format!("{run_id}.{n}")
+        };
+        if output.get_opt(&manifest_path(&attempt))?.is_some() {
+            continue;
+        }
+        let claim = serde_json::json!({"run_id": attempt, "claimed_at": claimed_at});
+        if output.create(&claim_path(&attempt), Bytes::from(claim.to_string()))? {
+            return Ok(attempt);
+        }
+    }
+    unreachable!("u32 attempts")
 }
 
 /// Parquet as SPEC §5 asks: zstd, statistics, row groups of at most 1,000,000 rows.
@@ -185,6 +256,7 @@ pub fn write_quarantine(
 }
 
 pub struct PublishInput<'a> {
+    /// The attempt this run claimed.
     pub run_id: &'a str,
     pub as_of: &'a AsOf,
     pub config: &'a Config,
@@ -196,9 +268,12 @@ pub struct PublishInput<'a> {
     pub unknown_event_types: BTreeMap<String, usize>,
     pub marts: Vec<Mart>,
     pub stages: Vec<StageEntry>,
+    /// `_latest.json` when the run started: the pointer is replaced only if
+    /// it is still that.
+    pub latest_at_start: &'a LatestAtStart,
 }
 
-/// Steps 1–3 for the marts, then retention. The quarantine is already written.
+/// Steps 1–4 for the marts, then retention. The quarantine is already written.
 pub fn publish(output: &Storage, p: PublishInput<'_>) -> Result<Manifest> {
     let mut marts = BTreeMap::new();
     for mut m in p.marts {
@@ -238,41 +313,64 @@ pub fn publish(output: &Storage, p: PublishInput<'_>) -> Result<Manifest> {
         run_id: p.run_id.to_string(),
         manifest: manifest_path,
     };
-    output.put(
+    let swapped = output.replace_if(
         LATEST,
         Bytes::from(serde_json::to_vec_pretty(&latest).expect("serialises")),
+        p.latest_at_start.version.as_ref(),
     )?;
-    apply_retention(output, p.config.keep_runs as usize, p.run_id)?;
+    if !swapped {
+        let winner = match output.get_opt(LATEST)? {
+            Some(bytes) => parse_latest(output, &bytes)?.run_id,
+            None => "(none: _latest.json was deleted)".to_string(),
+        };
+        return Err(Error::Conflict {
+            run_id: p.run_id.to_string(),
+            winner,
+        });
+    }
+    // The run is published now; what follows is bookkeeping, and a failure
+    // there is logged, not returned (a rerun would find nothing to do).
+    let mark = serde_json::json!({"published_at": manifest.published_at}).to_string();
+    if let Err(e) = output.put(&published_mark_path(p.run_id), Bytes::from(mark)) {
+        // Without its mark the run is kept while `_latest.json` names it or
+        // it is younger than the grace period, not as one of `keep_runs`.
+        tracing::warn!(error = %e.report(), "The published mark was not written.");
+    }
+    let grace = chrono::Duration::milliseconds((p.config.retention_grace_hours * 3.6e6) as i64);
+    if let Err(e) = apply_retention(
+        output,
+        p.config.keep_runs as usize,
+        grace,
+        chrono::Utc::now(),
+    ) {
+        tracing::warn!(error = %e.report(), "Retention did not finish; the next run retries it.");
+    }
     Ok(manifest)
 }
 
-/// Keeps the newest `keep_runs` published runs (by `published_at`) and the
-/// current one; deletes every other run's manifest, mart files and
-/// quarantine, including leftovers of runs that stopped before publishing.
-pub fn apply_retention(output: &Storage, keep_runs: usize, current: &str) -> Result<()> {
-    let mut runs: Vec<(String, String)> = Vec::new();
-    for (path, _) in output.list("_runs")? {
-        if let Some(run_id) = path
-            .strip_prefix("_runs/")
-            .and_then(|p| p.strip_suffix("/manifest.json"))
-        {
-            if let Ok(m) = read_manifest(output, run_id) {
-                runs.push((m.published_at, run_id.to_string()));
-            }
-        }
-    }
-    runs.sort();
-    runs.reverse();
-    let keep: std::collections::BTreeSet<String> = runs
-        .iter()
-        .take(keep_runs)
-        .map(|(_, id)| id.clone())
-        .chain([current.to_string()])
-        .collect();
+/// What retention found of one run attempt.
+#[derive(Debug, Default)]
+struct RunFolders {
+    /// `<first>/<second>` prefixes that hold its objects.
+    prefixes: std::collections::BTreeSet<String>,
+    newest: Option<chrono::DateTime<chrono::Utc>>,
+    /// When it was marked published.
+    published: Option<chrono::DateTime<chrono::Utc>>,
+}
 
-    // Every `run_id=` folder and `_runs/<id>` not kept goes.
-    let mut doomed: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
-    for (path, _) in output.list("")? {
+/// Deletes every run attempt except: the one `_latest.json` names, the
+/// newest `keep_runs` published ones, and any not marked published whose
+/// newest object is younger than `grace` (a run still writing, one about to
+/// replace the pointer, or one that lost a race a moment ago).
+/// Returns the attempts deleted.
+pub fn apply_retention(
+    output: &Storage,
+    keep_runs: usize,
+    grace: chrono::Duration,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<String>> {
+    let mut runs: BTreeMap<String, RunFolders> = BTreeMap::new();
+    for (path, meta) in output.list("")? {
         let mut parts = path.split('/');
         let (Some(first), Some(second)) = (parts.next(), parts.next()) else {
             continue;
@@ -282,17 +380,52 @@ pub fn apply_retention(output: &Storage, keep_runs: usize, current: &str) -> Res
         } else {
             second.strip_prefix("run_id=")
         };
-        if let Some(id) = run_id {
-            if !keep.contains(id) {
-                doomed.insert(format!("{first}/{second}"));
-            }
+        let Some(id) = run_id else { continue };
+        let run = runs.entry(id.to_string()).or_default();
+        run.prefixes.insert(format!("{first}/{second}"));
+        run.newest = run.newest.max(Some(meta.last_modified));
+        if path == published_mark_path(id) {
+            run.published = Some(meta.last_modified);
         }
     }
-    // Manifests first, so a half-deleted run is never listed as a run.
-    let (manifests, data): (Vec<_>, Vec<_>) =
-        doomed.into_iter().partition(|p| p.starts_with("_runs/"));
-    for prefix in manifests.iter().chain(data.iter()) {
-        output.delete_prefix(prefix)?;
+    let mut keep: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    if let Some(latest) = latest(output)? {
+        keep.insert(latest.run_id);
     }
-    Ok(())
+    let mut published: Vec<(chrono::DateTime<chrono::Utc>, &String)> = runs
+        .iter()
+        .filter_map(|(id, r)| r.published.map(|t| (t, id)))
+        .collect();
+    published.sort();
+    keep.extend(
+        published
+            .iter()
+            .rev()
+            .take(keep_runs)
+            .map(|(_, id)| (*id).clone()),
+    );
+    // A run not marked published may still be writing (or about to replace
+    // the pointer): it is spared until its newest object is `grace` old.
+    for (id, r) in &runs {
+        if r.published.is_none() && r.newest.is_some_and(|t| t > now - grace) {
+            keep.insert(id.clone());
+        }
+    }
+    let mut deleted = Vec::new();
+    for (id, r) in &runs {
+        if keep.contains(id) {
+            continue;
+        }
+        // The manifest and the mark first, so a half-deleted run is never
+        // taken for a published one; the claim last, so no new run claims
+        // this attempt while its files are still there.
+        output.delete(&published_mark_path(id))?;
+        output.delete(&manifest_path(id))?;
+        for prefix in r.prefixes.iter().filter(|p| !p.starts_with("_runs/")) {
+            output.delete_prefix(prefix)?;
+        }
+        output.delete_prefix(&format!("_runs/{id}"))?;
+        deleted.push(id.clone());
+    }
+    Ok(deleted)
 }

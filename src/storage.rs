@@ -11,13 +11,17 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use object_store::local::LocalFileSystem;
-use object_store::memory::InMemory;
 use object_store::path::Path;
-use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{
+    BackoffConfig, ClientOptions, ObjectMeta, ObjectStore, ObjectStoreExt, PutMode, PutOptions,
+    PutPayload, RetryConfig, UpdateVersion,
+};
+use serde::Serialize;
 use url::Url;
 
 use crate::error::{Error, Result};
@@ -34,6 +38,45 @@ fn io_runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
+/// `[storage]` of the pipeline file (SPEC §3): how hard a cloud store tries
+/// before the run stops with exit 3.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct StorageSettings {
+    /// Retries of one request after a transient failure (5xx, timeout, reset).
+    pub retries: u32,
+    /// No retry starts after this many seconds from the first attempt.
+    pub retry_timeout_seconds: f64,
+    /// One request (connect to last byte) gives up after this many seconds.
+    pub request_timeout_seconds: f64,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        StorageSettings {
+            retries: 10,
+            retry_timeout_seconds: 180.0,
+            request_timeout_seconds: 30.0,
+        }
+    }
+}
+
+impl StorageSettings {
+    fn retry(&self) -> RetryConfig {
+        RetryConfig {
+            backoff: BackoffConfig::default(),
+            max_retries: self.retries as usize,
+            retry_timeout: Duration::from_secs_f64(self.retry_timeout_seconds),
+        }
+    }
+
+    fn client(&self) -> ClientOptions {
+        let timeout = Duration::from_secs_f64(self.request_timeout_seconds);
+        ClientOptions::new()
+            .with_timeout(timeout)
+            .with_connect_timeout(timeout)
+    }
+}
+
 /// What identifies an input file's version: part of the run_id.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Fingerprint {
@@ -43,13 +86,24 @@ pub struct Fingerprint {
     pub version: String,
 }
 
+/// The version of an object read for a later compare-and-swap.
+#[derive(Debug, Clone)]
+pub enum Version {
+    /// The store's own version (ETag or generation): `PutMode::Update`.
+    Store(UpdateVersion),
+    /// A local file: its exact content, compared under an exclusive lock.
+    /// Each publish writes a different run_id, so the content identifies it.
+    Content(Bytes),
+}
+
 #[derive(Clone)]
 pub struct Storage {
     store: Arc<dyn ObjectStore>,
     root: Path,
     url: String,
     /// The folder of a local store: object_store leaves empty folders behind
-    /// when it deletes files, so `delete_prefix` removes them.
+    /// when it deletes files, so `delete_prefix` removes them; and a local
+    /// filesystem has no conditional put, so `replace_if` locks a file here.
     local_dir: Option<PathBuf>,
 }
 
@@ -59,10 +113,31 @@ impl std::fmt::Debug for Storage {
     }
 }
 
+/// Whether a URL is a source to read or an output to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    /// Makes a missing local folder.
+    Write,
+}
+
 impl Storage {
-    /// Opens a URL. `create` makes a missing local folder (for outputs).
+    /// Opens a URL with the default `[storage]` settings. `create` makes a
+    /// missing local folder (for outputs).
     pub fn open(url: &str, options: &BTreeMap<String, String>, create: bool) -> Result<Storage> {
-        let storage_err = |e: &dyn std::fmt::Display| Error::Storage(format!("{url}: {e}"));
+        let access = if create { Access::Write } else { Access::Read };
+        Storage::open_with(url, options, &StorageSettings::default(), access)
+    }
+
+    /// Opens a URL. A local source folder that does not exist is an error
+    /// that names it; a missing local output folder is made.
+    pub fn open_with(
+        url: &str,
+        options: &BTreeMap<String, String>,
+        settings: &StorageSettings,
+        access: Access,
+    ) -> Result<Storage> {
+        let storage_err = |e: &dyn std::fmt::Display| Error::storage_msg(format!("{url}: {e}"));
         let parsed = Url::parse(url);
         let local_path = match &parsed {
             Ok(u) if u.scheme() == "file" => Some(
@@ -75,19 +150,16 @@ impl Storage {
             Ok(_) => None,
         };
         if let Some(path) = local_path {
-            if create {
-                std::fs::create_dir_all(&path).map_err(|e| storage_err(&e))?;
+            if access == Access::Write {
+                std::fs::create_dir_all(&path)
+                    .map_err(|e| Error::storage(format!("creating the folder {url}"), e))?;
             }
             let abs = std::path::absolute(&path).map_err(|e| storage_err(&e))?;
-            if !abs.exists() {
-                // An absent source folder reads as "no files"; let the table
-                // reader say which required table is missing.
-                return Ok(Storage {
-                    store: Arc::new(InMemory::new()),
-                    root: Path::default(),
-                    url: url.to_string(),
-                    local_dir: None,
-                });
+            if !abs.is_dir() {
+                return Err(Error::Data(format!(
+                    "the source folder {} does not exist (check `source` in the pipeline file or --source)",
+                    abs.display()
+                )));
             }
             let store = LocalFileSystem::new_with_prefix(&abs).map_err(|e| storage_err(&e))?;
             return Ok(Storage {
@@ -98,44 +170,60 @@ impl Storage {
             });
         }
         let u = parsed.expect("checked above");
-        let (store, root): (Arc<dyn ObjectStore>, Path) = match u.scheme() {
-            "memory" => (Arc::new(InMemory::new()), Path::from(u.path())),
+        let prefix = Path::from(u.path());
+        // Settings first: a client key in `storage_options` overrides them.
+        let store: Arc<dyn ObjectStore> = match u.scheme() {
+            "memory" => {
+                return Err(Error::Usage(format!(
+                    "{url}: memory:// is an in-process store for tests; it cannot be given on \
+                     the command line or in a pipeline file (use a local path, s3://, gs:// or az://)"
+                )))
+            }
             "s3" | "s3a" => {
-                let mut b = object_store::aws::AmazonS3Builder::from_env().with_url(url);
+                let mut b = object_store::aws::AmazonS3Builder::from_env()
+                    .with_url(url)
+                    .with_retry(settings.retry())
+                    .with_client_options(settings.client());
                 for (k, v) in options {
                     if let Ok(key) = k.parse() {
                         b = b.with_config(key, v);
                     }
                 }
-                (Arc::new(b.build().map_err(|e| storage_err(&e))?), Path::from(u.path()))
+                Arc::new(b.build().map_err(|e| storage_err(&e))?)
             }
             "gs" => {
-                let mut b = object_store::gcp::GoogleCloudStorageBuilder::from_env().with_url(url);
+                let mut b = object_store::gcp::GoogleCloudStorageBuilder::from_env()
+                    .with_url(url)
+                    .with_retry(settings.retry())
+                    .with_client_options(settings.client());
                 for (k, v) in options {
                     if let Ok(key) = k.parse() {
                         b = b.with_config(key, v);
                     }
                 }
-                (Arc::new(b.build().map_err(|e| storage_err(&e))?), Path::from(u.path()))
+                Arc::new(b.build().map_err(|e| storage_err(&e))?)
             }
             "az" | "abfs" | "abfss" | "azure" => {
-                let mut b = object_store::azure::MicrosoftAzureBuilder::from_env().with_url(url);
+                let mut b = object_store::azure::MicrosoftAzureBuilder::from_env()
+                    .with_url(url)
+                    .with_retry(settings.retry())
+                    .with_client_options(settings.client());
                 for (k, v) in options {
                     if let Ok(key) = k.parse() {
                         b = b.with_config(key, v);
                     }
                 }
-                (Arc::new(b.build().map_err(|e| storage_err(&e))?), Path::from(u.path()))
+                Arc::new(b.build().map_err(|e| storage_err(&e))?)
             }
             other => {
                 return Err(Error::Usage(format!(
-                    "{url}: unsupported scheme `{other}`; use a local path, file://, s3://, gs://, az:// or memory://"
+                    "{url}: unsupported scheme `{other}`; use a local path, file://, s3://, gs:// or az://"
                 )))
             }
         };
         Ok(Storage {
             store,
-            root,
+            root: prefix,
             url: url.to_string(),
             local_dir: None,
         })
@@ -187,10 +275,7 @@ impl Storage {
             .block_on(async move { store.list(Some(&prefix)).try_collect().await })
             .or_else(|e| match e {
                 object_store::Error::NotFound { .. } => Ok(vec![]),
-                e => Err(Error::Storage(format!(
-                    "listing {}: {e}",
-                    self.display(rel)
-                ))),
+                e => Err(Error::storage(format!("listing {}", self.display(rel)), e)),
             })?;
         let mut out: Vec<(String, ObjectMeta)> = metas
             .into_iter()
@@ -216,7 +301,7 @@ impl Storage {
                             Ok(g) => g.bytes().await,
                             Err(e) => Err(e),
                         }
-                        .map_err(|e| Error::Storage(format!("reading {}: {e}", this.display(&rel))))
+                        .map_err(|e| Error::storage(format!("reading {}", this.display(&rel)), e))
                     }
                 })
                 .buffered(8)
@@ -231,26 +316,120 @@ impl Storage {
 
     /// `None` when the object does not exist.
     pub fn get_opt(&self, rel: &str) -> Result<Option<Bytes>> {
+        Ok(self.get_versioned(rel)?.map(|(bytes, _)| bytes))
+    }
+
+    /// The object and its version for a later `replace_if`; `None` when it
+    /// does not exist.
+    pub fn get_versioned(&self, rel: &str) -> Result<Option<(Bytes, Version)>> {
         let p = self.full(rel);
         let store = self.store.clone();
+        let local = self.local_dir.is_some();
         io_runtime()
             .block_on(async move {
                 match store.get(&p).await {
-                    Ok(g) => g.bytes().await.map(Some),
+                    Ok(g) => {
+                        let version = UpdateVersion {
+                            e_tag: g.meta.e_tag.clone(),
+                            version: g.meta.version.clone(),
+                        };
+                        let bytes = g.bytes().await?;
+                        let version = if local {
+                            Version::Content(bytes.clone())
+                        } else {
+                            Version::Store(version)
+                        };
+                        Ok(Some((bytes, version)))
+                    }
                     Err(object_store::Error::NotFound { .. }) => Ok(None),
                     Err(e) => Err(e),
                 }
             })
-            .map_err(|e| Error::Storage(format!("reading {}: {e}", self.display(rel))))
+            .map_err(|e| Error::storage(format!("reading {}", self.display(rel)), e))
     }
 
     pub fn put(&self, rel: &str, bytes: Bytes) -> Result<()> {
+        self.put_mode(rel, bytes, PutMode::Overwrite)
+            .map_err(|e| Error::storage(format!("writing {}", self.display(rel)), e))
+    }
+
+    fn put_mode(&self, rel: &str, bytes: Bytes, mode: PutMode) -> object_store::Result<()> {
+        let p = self.full(rel);
+        let store = self.store.clone();
+        io_runtime().block_on(async move {
+            store
+                .put_opts(
+                    &p,
+                    PutPayload::from(bytes),
+                    PutOptions {
+                        mode,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map(|_| ())
+        })
+    }
+
+    /// Writes an object only if none exists at `rel`; `false` when one did.
+    pub fn create(&self, rel: &str, bytes: Bytes) -> Result<bool> {
+        match self.put_mode(rel, bytes, PutMode::Create) {
+            Ok(()) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. })
+            | Err(object_store::Error::Precondition { .. }) => Ok(false),
+            Err(e) => Err(Error::storage(
+                format!("creating {} (if absent)", self.display(rel)),
+                e,
+            )),
+        }
+    }
+
+    /// Compare-and-swap: replaces `rel` only when it is still at `expected`
+    /// (`None`: only when it still does not exist). `false` when another
+    /// writer changed it first; nothing is written then.
+    pub fn replace_if(&self, rel: &str, bytes: Bytes, expected: Option<&Version>) -> Result<bool> {
+        if let Some(dir) = &self.local_dir {
+            return replace_local_if(&dir.join(rel), &bytes, expected)
+                .map_err(|e| Error::storage(format!("replacing {}", self.display(rel)), e));
+        }
+        let mode = match expected {
+            None => PutMode::Create,
+            Some(Version::Store(v)) => PutMode::Update(v.clone()),
+            Some(Version::Content(_)) => {
+                unreachable!("content versions come only from local folders")
+            }
+        };
+        match self.put_mode(rel, bytes, mode) {
+            Ok(()) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. })
+            | Err(object_store::Error::Precondition { .. }) => Ok(false),
+            Err(e @ object_store::Error::NotImplemented { .. }) => Err(Error::storage(
+                format!(
+                    "replacing {}: this store has no conditional put, which publishing \
+                     needs so that overlapping runs cannot overwrite each other",
+                    self.display(rel)
+                ),
+                e,
+            )),
+            Err(e) => Err(Error::storage(
+                format!("replacing {}", self.display(rel)),
+                e,
+            )),
+        }
+    }
+
+    /// Deletes one object; one that does not exist is no error.
+    pub fn delete(&self, rel: &str) -> Result<()> {
         let p = self.full(rel);
         let store = self.store.clone();
         io_runtime()
-            .block_on(async move { store.put(&p, PutPayload::from(bytes)).await })
-            .map(|_| ())
-            .map_err(|e| Error::Storage(format!("writing {}: {e}", self.display(rel))))
+            .block_on(async move {
+                match store.delete(&p).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                    Err(e) => Err(e),
+                }
+            })
+            .map_err(|e| Error::storage(format!("deleting {}", self.display(rel)), e))
     }
 
     /// Deletes every object under `rel`.
@@ -267,16 +446,55 @@ impl Storage {
                 }
                 Ok(())
             })
-            .map_err(|e| Error::Storage(format!("deleting {}: {e}", self.display(rel))))?;
+            .map_err(|e| Error::storage(format!("deleting {}", self.display(rel)), e))?;
         if let Some(dir) = &self.local_dir {
             let folder = dir.join(rel);
             if folder.is_dir() {
                 std::fs::remove_dir_all(&folder)
-                    .map_err(|e| Error::Storage(format!("deleting {}: {e}", folder.display())))?;
+                    .map_err(|e| Error::storage(format!("deleting {}", folder.display()), e))?;
             }
         }
         Ok(())
     }
+}
+
+/// A local filesystem has no conditional put: an exclusive lock on a file
+/// beside the target serialises read-compare-rename between processes, and
+/// the rename makes the new content appear at once.
+fn replace_local_if(
+    target: &std::path::Path,
+    bytes: &[u8],
+    expected: Option<&Version>,
+) -> std::io::Result<bool> {
+    let dir = target.parent().expect("a file in a folder");
+    let name = target
+        .file_name()
+        .expect("a file name")
+        .to_string_lossy()
+        .to_string();
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(format!(".{name}.lock")))?;
+    lock.lock()?;
+    let current = match std::fs::read(target) {
+        Ok(b) => Some(b),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    let unchanged = match (current.as_deref(), expected) {
+        (None, None) => true,
+        (Some(now), Some(Version::Content(then))) => now == then.as_ref(),
+        _ => false,
+    };
+    if unchanged {
+        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        std::fs::write(&tmp, bytes)?;
+        std::fs::rename(&tmp, target)?;
+    }
+    lock.unlock()?;
+    Ok(unchanged)
 }
 
 pub fn fingerprint(rel: &str, meta: &ObjectMeta) -> Fingerprint {
@@ -293,6 +511,7 @@ pub fn fingerprint(rel: &str, meta: &ObjectMeta) -> Fingerprint {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use object_store::memory::InMemory;
 
     #[test]
     fn lists_recursively_in_path_order_and_reads_back() {

@@ -6,6 +6,19 @@ use polars::prelude::*;
 
 use crate::calendar::date_lit;
 
+/// Money is booked in cents (SPEC §1): `round(x × 100) / 100` with halves
+/// away from zero, in f64, exactly what Rust's `f64::round` does. polars'
+/// default rounding is half-to-even, so the mode is named.
+pub fn cents(x: Expr) -> Expr {
+    x.round(2, RoundMode::HalfAwayFromZero)
+}
+
+/// An amount in the row's currency, in the reporting currency at `rate`,
+/// rounded to cents per row.
+pub fn to_reporting(amount: Expr, rate: Expr) -> Expr {
+    cents(amount * rate)
+}
+
 /// Adds `fx_rate`: 1 for a null or reporting currency, else the rate of the
 /// latest `rate_date ≤ date_col` for that currency, null when there is none.
 /// `rates` has the staged fx_rates columns.
@@ -59,6 +72,28 @@ mod tests {
 
     fn day(s: &str) -> i32 {
         days_since_epoch(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap())
+    }
+
+    #[test]
+    fn cents_round_halves_away_from_zero_as_f64_round_does() {
+        // 0.125 × 100 = 12.5 exactly: a half, away from zero gives 13
+        // (half-to-even would give 12); -0.125 → -13. 2.675 is stored just
+        // below 2.675, but × 100 rounds to 267.5 in f64 → 268.
+        let df = df!("x" => [0.125, 2.675, -0.125, 10.0, 1.005])
+            .unwrap()
+            .lazy()
+            .select([cents(col("x"))])
+            .collect()
+            .unwrap();
+        let got: Vec<f64> = df
+            .column("x")
+            .unwrap()
+            .f64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+        // 1.005 × 100 = 100.49999999999999 in f64 → 100 → 1.00.
+        assert_eq!(got, [0.13, 2.68, -0.13, 10.0, 1.0]);
     }
 
     #[test]

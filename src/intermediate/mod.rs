@@ -35,6 +35,11 @@ pub struct Inputs {
     pub leads: LazyFrame,
     pub lead_events: LazyFrame,
     pub forecast_submissions: LazyFrame,
+    /// The earliest `created_date` of those opportunities (None: none).
+    /// Collected once as a value: a one-row aggregate cross-joined into a
+    /// plan is pruned to nothing when its column goes unused, and the join
+    /// then multiplies rows instead of adding a column.
+    pub earliest_created: Option<chrono::NaiveDate>,
     /// Opportunities that got synthetic history (for the manifest).
     pub synthesized_histories: usize,
 }
@@ -82,7 +87,7 @@ impl Inputs {
             .clone()
             .lazy()
             .filter(col("created_date").lt_eq(crate::calendar::date_lit(as_of.date())))
-            .with_column((col("amount") * col("fx_rate")).alias("amount"))
+            .with_column(fx::to_reporting(col("amount"), col("fx_rate")).alias("amount"))
             .join(
                 kinds.clone(),
                 [col("stage")],
@@ -160,6 +165,7 @@ impl Inputs {
             );
 
         Ok(Inputs {
+            earliest_created: first,
             calendar,
             as_of,
             spine,

@@ -25,7 +25,7 @@ pub fn history_with_synthetic(
         col("opportunity_id"),
         col("changed_at"),
         col("stage"),
-        (col("amount") * col("fx_rate")).alias("amount"),
+        super::fx::to_reporting(col("amount"), col("fx_rate")).alias("amount"),
         col("close_date"),
     ]);
     let without_history = opportunities

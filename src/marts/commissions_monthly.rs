@@ -13,6 +13,8 @@
 use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
 
+use crate::intermediate::fx::cents;
+
 use super::MartSpec;
 use crate::calendar::{days_since_epoch, end_of_day_time, month_index_expr};
 use crate::config::Config;
@@ -142,7 +144,7 @@ pub fn build(inputs: &Inputs, config: &Config) -> PolarsResult<LazyFrame> {
         .with_column(col("won_amount").gt_eq(col("target")).alias("attained"))
         .with_column(
             when(col("attained").and(col("target").gt(lit(0.0))))
-                .then(col("commission_rate") * col("won_amount"))
+                .then(cents(col("commission_rate") * col("won_amount")))
                 .otherwise(lit(0.0))
                 .alias("commission"),
         )

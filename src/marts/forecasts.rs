@@ -18,7 +18,7 @@ use polars::prelude::*;
 
 use super::MartSpec;
 use crate::calendar::{
-    days_between, days_since_epoch, instant_dtype, month_index_expr, MICROS_PER_DAY,
+    date_lit, days_between, days_since_epoch, instant_dtype, month_index_expr, MICROS_PER_DAY,
 };
 use crate::config::Config;
 use crate::intermediate::opportunity_state::state_at;
@@ -258,32 +258,27 @@ fn growth_inputs(inputs: &Inputs, config: &Config, snaps: LazyFrame) -> (LazyFra
             .cast(DataType::Int64)
             .alias("new_rep_months"),
     ]);
-    let earliest = inputs
-        .opportunities
-        .clone()
-        .select([col("created_date").min().alias("earliest_created")]);
+    // The data reaches back to d − 730 when the earliest opportunity was
+    // created on or before it; with no opportunities it never does.
+    let reaches_back = match inputs.earliest_created {
+        Some(first) => date_lit(first)
+            .cast(DataType::Int32)
+            .lt_eq(d.clone() - days(730)),
+        None => lit(false),
+    };
     let growth = match config.forecast.growth_rate {
         Some(g) => lit(g),
-        None => when(
-            col("won_year_before")
-                .eq(lit(0.0))
-                .or(col("earliest_created")
-                    .cast(DataType::Int32)
-                    .gt(d.clone() - days(730))),
-        )
-        .then(lit(0.0))
-        .otherwise(col("won_last_year") / col("won_year_before") - lit(1.0)),
+        None => when(col("won_year_before").eq(lit(0.0)).or(reaches_back.not()))
+            .then(lit(0.0))
+            .otherwise(col("won_last_year") / col("won_year_before") - lit(1.0)),
     };
-    let windows = windows
-        .cross_join(earliest, None)
-        .with_column(growth.alias("growth"))
-        .select([
-            col("scope"),
-            col("scope_id"),
-            col("snapshot_date"),
-            col("monthly_average"),
-            col("growth"),
-        ]);
+    let windows = windows.with_column(growth.alias("growth")).select([
+        col("scope"),
+        col("scope_id"),
+        col("snapshot_date"),
+        col("monthly_average"),
+        col("growth"),
+    ]);
     (windows, new_rep_months)
 }
 

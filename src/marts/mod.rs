@@ -15,7 +15,7 @@ pub mod team_quarter_kpis;
 use polars::prelude::*;
 
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::{Context, Error, Result};
 use crate::intermediate::Inputs;
 
 #[derive(Debug, Clone, Copy)]
@@ -37,7 +37,7 @@ pub fn check_grain(spec: &MartSpec, df: &DataFrame) -> Result<()> {
     for key in spec.grain {
         let nulls = df.column(key)?.null_count();
         if nulls > 0 {
-            return Err(Error::Check(format!(
+            return Err(Error::Bug(format!(
                 "{}: grain column `{key}` has {nulls} null values",
                 spec.name
             )));
@@ -49,7 +49,7 @@ pub fn check_grain(spec: &MartSpec, df: &DataFrame) -> Result<()> {
         .unique_stable(None, UniqueKeepStrategy::Any, None)?
         .height();
     if distinct != df.height() {
-        return Err(Error::Check(format!(
+        return Err(Error::Bug(format!(
             "{}: grain ({}) is not unique: {} rows, {} distinct keys",
             spec.name,
             spec.grain.join(", "),
@@ -75,7 +75,9 @@ pub fn published(spec: &MartSpec, lf: LazyFrame) -> LazyFrame {
 }
 
 fn finish(spec: MartSpec, lf: LazyFrame, started: std::time::Instant) -> Result<Mart> {
-    let frame = published(&spec, lf).collect()?;
+    let frame = published(&spec, lf)
+        .collect()
+        .during(|| format!("building mart `{}`", spec.name))?;
     check_grain(&spec, &frame)?;
     tracing::info!(
         stage = "marts",
@@ -95,7 +97,9 @@ fn finish(spec: MartSpec, lf: LazyFrame, started: std::time::Instant) -> Result<
 pub fn build_all(inputs: &Inputs, config: &Config) -> Result<Vec<Mart>> {
     let started = std::time::Instant::now();
     // Collected once: the trends and KPI marts both read it.
-    let performance = rep_quarter_performance::build(inputs, config).collect()?;
+    let performance = rep_quarter_performance::build(inputs, config)
+        .collect()
+        .during(|| "building mart `rep_quarter_performance`")?;
     let perf_mart = finish(
         rep_quarter_performance::SPEC,
         performance.clone().lazy(),
@@ -103,7 +107,9 @@ pub fn build_all(inputs: &Inputs, config: &Config) -> Result<Vec<Mart>> {
     )?;
 
     let started = std::time::Instant::now();
-    let trends = rep_quarter_trends::build(performance.clone().lazy(), config)?.collect()?;
+    let trends = rep_quarter_trends::build(performance.clone().lazy(), config)?
+        .collect()
+        .during(|| "building mart `rep_quarter_trends`")?;
     let trends_mart = finish(rep_quarter_trends::SPEC, trends.clone().lazy(), started)?;
 
     let started = std::time::Instant::now();
@@ -112,11 +118,15 @@ pub fn build_all(inputs: &Inputs, config: &Config) -> Result<Vec<Mart>> {
 
     // Collected once: forecast_accuracy reads the forecasts.
     let started = std::time::Instant::now();
-    let forecast_rows = forecasts::build(inputs, config, performance.lazy())?.collect()?;
+    let forecast_rows = forecasts::build(inputs, config, performance.lazy())?
+        .collect()
+        .during(|| "building mart `forecasts`")?;
     let forecast_mart = finish(forecasts::SPEC, forecast_rows.clone().lazy(), started)?;
 
     let started = std::time::Instant::now();
-    let accuracy = forecast_accuracy::build(inputs, forecast_rows.lazy()).collect()?;
+    let accuracy = forecast_accuracy::build(inputs, forecast_rows.lazy())
+        .collect()
+        .during(|| "building mart `forecast_accuracy`")?;
     let accuracy_mart = finish(forecast_accuracy::SPEC, accuracy.clone().lazy(), started)?;
 
     let started = std::time::Instant::now();

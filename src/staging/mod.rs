@@ -24,8 +24,10 @@ use tracing::info;
 
 use crate::calendar::FiscalCalendar;
 use crate::config::Config;
-use crate::error::{Error, Result};
-use crate::storage::{Fingerprint, Storage};
+use crate::error::{Context, Error, Result};
+use object_store::ObjectMeta;
+
+use crate::storage::{fingerprint, Fingerprint, Storage};
 use parse::ValueType;
 pub use validate::{Reason, TableStats};
 
@@ -61,6 +63,60 @@ pub struct TableSpec {
     pub columns: &'static [ColumnSpec],
     /// Empty: the table has no key (lead_events).
     pub key: &'static [&'static str],
+}
+
+/// Every table of the contract, in the order the manifest lists them.
+pub const TABLES: [&TableSpec; 9] = [
+    &reps::SPEC,
+    &quotas::SPEC,
+    &opportunities::SPEC,
+    &opportunity_history::SPEC,
+    &activities::SPEC,
+    &leads::SPEC,
+    &lead_events::SPEC,
+    &forecast_submissions::SPEC,
+    &fx_rates::SPEC,
+];
+
+/// The data files of every table from one listing per table. The run reads
+/// exactly these files, and its run_id and manifest fingerprint exactly
+/// these (SPEC §5.1): a file that lands after the listing waits for the
+/// next run.
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    tables: std::collections::BTreeMap<&'static str, Vec<(String, ObjectMeta)>>,
+}
+
+impl Listing {
+    pub fn of(storage: &Storage) -> Result<Listing> {
+        let mut tables = std::collections::BTreeMap::new();
+        for spec in TABLES {
+            let files = storage
+                .list(spec.name)?
+                .into_iter()
+                .filter(|(p, _)| read::is_data_file(p))
+                .collect();
+            tables.insert(spec.name, files);
+        }
+        Ok(Listing { tables })
+    }
+
+    /// The table's files, in path order.
+    pub fn files(&self, table: &str) -> &[(String, ObjectMeta)] {
+        self.tables.get(table).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// (table, file) pairs, tables in `TABLES` order.
+    pub fn all(&self) -> Vec<(&'static str, Fingerprint)> {
+        TABLES
+            .iter()
+            .flat_map(|spec| {
+                self.files(spec.name)
+                    .iter()
+                    .map(|(p, m)| (spec.name, fingerprint(p, m)))
+            })
+            .collect()
+    }
 }
 
 /// A literal list of strings for `is_in`.
@@ -138,11 +194,18 @@ impl Staged {
     }
 }
 
-fn stage_one(storage: &Storage, spec: &TableSpec, rules: validate::Rules) -> Result<StagedTable> {
+fn stage_one(
+    storage: &Storage,
+    listing: &Listing,
+    spec: &TableSpec,
+    rules: validate::Rules,
+) -> Result<StagedTable> {
     let started = std::time::Instant::now();
-    let raw = read::read_table(storage, spec)?;
+    let raw = read::read_table(storage, spec, listing.files(spec.name))
+        .during(|| format!("reading table `{}`", spec.name))?;
     let read_seconds = started.elapsed().as_secs_f64();
-    let v = validate::validate(spec, raw.frame, rules)?;
+    let v = validate::validate(spec, raw.frame, rules)
+        .during(|| format!("validating table `{}`", spec.name))?;
     info!(
         stage = "staging",
         table = spec.name,
@@ -171,20 +234,22 @@ fn keys(t: &StagedTable, columns: &[&str]) -> LazyFrame {
 }
 
 /// Reads and validates every table of the contract, parents first.
-pub fn stage_all(storage: &Storage, config: &Config) -> Result<Staged> {
+pub fn stage_all(storage: &Storage, listing: &Listing, config: &Config) -> Result<Staged> {
     let calendar = FiscalCalendar::new(config.fiscal_year_start_month);
-    let reps = stage_one(storage, &reps::SPEC, reps::rules())?;
-    let fx_rates = stage_one(storage, &fx_rates::SPEC, fx_rates::rules())?;
+    let reps = stage_one(storage, listing, &reps::SPEC, reps::rules())?;
+    let fx_rates = stage_one(storage, listing, &fx_rates::SPEC, fx_rates::rules())?;
     let rep_ids = || keys(&reps, &["rep_id"]);
     let rates = || fx_rates.valid.clone().lazy();
-    let quotas = stage_one(storage, &quotas::SPEC, quotas::rules(rep_ids()))?;
+    let quotas = stage_one(storage, listing, &quotas::SPEC, quotas::rules(rep_ids()))?;
     let opportunities = stage_one(
         storage,
+        listing,
         &opportunities::SPEC,
         opportunities::rules(config, rep_ids(), rates()),
     )?;
     let opportunity_history = stage_one(
         storage,
+        listing,
         &opportunity_history::SPEC,
         opportunity_history::rules(
             config,
@@ -194,17 +259,20 @@ pub fn stage_all(storage: &Storage, config: &Config) -> Result<Staged> {
     )?;
     let activities = stage_one(
         storage,
+        listing,
         &activities::SPEC,
         activities::rules(config, rep_ids()),
     )?;
-    let leads = stage_one(storage, &leads::SPEC, leads::rules(rep_ids()))?;
+    let leads = stage_one(storage, listing, &leads::SPEC, leads::rules(rep_ids()))?;
     let lead_events = stage_one(
         storage,
+        listing,
         &lead_events::SPEC,
         lead_events::rules(keys(&leads, &["lead_id"])),
     )?;
     let forecast_submissions = stage_one(
         storage,
+        listing,
         &forecast_submissions::SPEC,
         forecast_submissions::rules(&calendar, rep_ids()),
     )?;

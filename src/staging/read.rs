@@ -15,6 +15,8 @@ use polars::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::staging::TableSpec;
+use object_store::ObjectMeta;
+
 use crate::storage::{fingerprint, Fingerprint, Storage};
 
 pub struct RawTable {
@@ -23,17 +25,17 @@ pub struct RawTable {
     pub files: Vec<Fingerprint>,
 }
 
-fn is_data_file(path: &str) -> bool {
+pub fn is_data_file(path: &str) -> bool {
     let lower = path.to_ascii_lowercase();
     lower.ends_with(".csv") || lower.ends_with(".parquet")
 }
 
-pub fn read_table(storage: &Storage, spec: &TableSpec) -> Result<RawTable> {
-    let listed: Vec<_> = storage
-        .list(spec.name)?
-        .into_iter()
-        .filter(|(p, _)| is_data_file(p))
-        .collect();
+/// Reads the table's files as listed (`Listing`), in path order.
+pub fn read_table(
+    storage: &Storage,
+    spec: &TableSpec,
+    listed: &[(String, ObjectMeta)],
+) -> Result<RawTable> {
     if listed.is_empty() && spec.required {
         return Err(Error::Data(format!(
             "required table `{}` has no .csv or .parquet files under {}/",

@@ -597,3 +597,65 @@ mod properties {
         }
     }
 }
+
+/// `forecast.growth_rate` set: historical_growth = 3 × A × 1.05 + M × 5,000.
+/// The other methods and the grain do not change.
+#[test]
+fn forecasts_by_hand_with_a_fixed_growth_rate() {
+    let (_dir, out) =
+        super::harness::run_fixture("tests/fixtures/forecast/pipeline_growth.toml", "2024-07-15");
+    let df = mart(&out, "forecasts");
+    // The same rows as without it (a plan that multiplied rows once failed
+    // the grain check here).
+    assert_eq!(df.height(), 28 + 42 + 42);
+    let growth = |scope, id, q, snapshot, amount: f64| {
+        check(
+            &df,
+            scope,
+            id,
+            q,
+            snapshot,
+            &[("historical_growth", F(amount), None)],
+        )
+    };
+    // Q1 at 01-01: nothing won in the 90 days before: 3 × 0 × 1.05 = 0.
+    growth("company", "all", "FY2024-Q1", "2024-01-01", 0.0);
+    // Q1 at 01-31, North: F2's 5,000: 3 × (5,000 / 3) × 1.05 = 5,250.
+    growth("team", "North", "FY2024-Q1", "2024-01-31", 5250.0);
+    // Q2 at 04-01, North: F1 12,000 + F2 5,000 = 17,000 × 1.05 = 17,850.
+    growth("team", "North", "FY2024-Q2", "2024-04-01", 17850.0);
+    // South won nothing: 0 × 1.05 + S's 2 new-rep months × 5,000 = 10,000.
+    growth("team", "South", "FY2024-Q2", "2024-04-01", 10000.0);
+    // Company: 17,000 × 1.05 + 10,000 = 27,850.
+    growth("company", "all", "FY2024-Q2", "2024-04-01", 27850.0);
+    // Q2 at 05-01: F1 12,000 × 1.05 + 10,000 = 22,600.
+    growth("company", "all", "FY2024-Q2", "2024-05-01", 22600.0);
+    // Q3 at 07-01: F5 8,000 × 1.05 = 8,400; South: 0.
+    growth("company", "all", "FY2024-Q3", "2024-07-01", 8400.0);
+    growth("team", "South", "FY2024-Q3", "2024-07-01", 0.0);
+    // Another method is untouched by the key (values as in forecasts_by_hand).
+    check(
+        &df,
+        "company",
+        "all",
+        "FY2024-Q2",
+        "2024-04-01",
+        &[
+            ("stage_weighted", F(5200.0), Some((0.0, 2))),
+            ("cycle_age", F(28000.0), Some((0.0, 2))),
+            ("rep_commit", F(25000.0), Some((0.0, 0))),
+        ],
+    );
+    // No rep rows for historical_growth, with or without the key.
+    let rep_growth = df
+        .clone()
+        .lazy()
+        .filter(
+            col("scope")
+                .eq(lit("rep"))
+                .and(col("method").eq(lit("historical_growth"))),
+        )
+        .collect()
+        .unwrap();
+    assert_eq!(rep_growth.height(), 0);
+}

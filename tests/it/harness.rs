@@ -38,6 +38,20 @@ pub fn run_fixture(pipeline: &str, as_of_date: &str) -> (tempfile::TempDir, Stor
     (dir, out)
 }
 
+/// Copies a fixture folder (to change a file of it in a test).
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
 /// Every file under `dir` (relative path, bytes), sorted by path.
 pub fn files_under(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
@@ -57,6 +71,18 @@ pub fn files_under(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     }
     out.sort();
     out
+}
+
+/// Every object of a store (relative path, bytes), sorted by path.
+pub fn files_of_store(out: &Storage) -> Vec<(String, bytes::Bytes)> {
+    out.list("")
+        .unwrap()
+        .into_iter()
+        .map(|(p, _)| {
+            let b = out.get(&p).unwrap();
+            (p, b)
+        })
+        .collect()
 }
 
 pub fn as_of(date: &str) -> AsOf {

@@ -1,13 +1,18 @@
 //! Integration tests, one binary with a module per area (STYLE). Each test
 //! gets its own temporary output; fixtures live under tests/fixtures/.
 
+mod cents;
 mod cli;
 mod forecasts;
 mod hand_fixture;
 mod harness;
 mod invariants;
 mod leads_and_commissions;
+mod messages;
+mod overlap;
 mod publishing;
 mod rejects;
 mod s3;
+mod services;
 mod shuffle;
+mod storage_settings;

@@ -7,20 +7,7 @@ use salesops::config::Config;
 use salesops::pipeline::Outcome;
 use salesops::publish::{self, LATEST};
 
-use super::harness::{local, published, read_parquet, run_into};
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
+use super::harness::{copy_dir, local, published, read_parquet, run_into};
 
 /// A writable copy of the hand fixture, and the fixture's config.
 fn fixture_copy() -> (tempfile::TempDir, Config) {
@@ -51,9 +38,10 @@ fn rerun_publishes_nothing_and_a_changed_input_gives_a_new_run() {
     }
     assert_eq!(snapshot(out_dir.path()), before, "a rerun writes nothing");
 
-    // --force recomputes the same run_id.
+    // --force recomputes it as a new attempt of the same run_id, beside
+    // the published one (SPEC §5.1).
     match run_into(&config, &src, &out, "2024-09-15", true).unwrap() {
-        Outcome::Published(m) => assert_eq!(m.run_id, first),
+        Outcome::Published(m) => assert_eq!(m.run_id, format!("{first}.2")),
         other => panic!("expected a forced publish, got {other:?}"),
     }
 
@@ -92,7 +80,7 @@ fn a_corrupt_parquet_file_stops_the_run_and_leaves_the_published_run_untouched()
     .unwrap();
     let err = run_into(&config, &src, &out, "2024-09-15", false).unwrap_err();
     assert_eq!(err.exit_code(), 1);
-    let msg = err.to_string();
+    let msg = err.report();
     assert!(
         msg.contains("activities/broken.parquet") && msg.contains("Parquet"),
         "{msg}"
@@ -117,7 +105,7 @@ fn a_ragged_csv_or_a_missing_column_names_the_file() {
     .unwrap();
     let msg = run_into(&config, &src, &out, "2024-09-15", false)
         .unwrap_err()
-        .to_string();
+        .report();
     assert!(
         msg.contains("leads/more.csv") && msg.contains("line 2"),
         "{msg}"
@@ -130,7 +118,7 @@ fn a_ragged_csv_or_a_missing_column_names_the_file() {
     .unwrap();
     let msg = run_into(&config, &src, &out, "2024-09-15", false)
         .unwrap_err()
-        .to_string();
+        .report();
     assert!(
         msg.contains("leads/more.csv") && msg.contains("created_at"),
         "{msg}"
@@ -156,7 +144,7 @@ fn too_many_rejects_stop_after_writing_the_quarantine() {
     config.keep_runs = 5;
     let err = run_into(&config, &src, &out, "2024-09-15", false).unwrap_err();
     assert_eq!(err.exit_code(), 1);
-    let msg = err.to_string();
+    let msg = err.report();
     assert!(msg.contains("leads") && msg.contains("2 of 5"), "{msg}");
     assert_eq!(publish::latest(&out).unwrap().unwrap(), published_before);
 
@@ -175,6 +163,8 @@ fn too_many_rejects_stop_after_writing_the_quarantine() {
 fn manifest_lists_every_file_and_retention_keeps_the_newest_runs() {
     let (src_dir, mut config) = fixture_copy();
     config.keep_runs = 2;
+    // No grace: the runs are seconds apart, and the oldest must go now.
+    config.retention_grace_hours = 0.0;
     let src = local(src_dir.path());
     let out_dir = tempfile::tempdir().unwrap();
     let out = local(out_dir.path());
@@ -254,7 +244,7 @@ fn a_level_without_a_plan_stops_the_run_naming_the_level_and_file() {
     )
     .unwrap_err();
     assert_eq!(err.exit_code(), 1);
-    let msg = err.to_string();
+    let msg = err.report();
     assert!(
         msg.contains("`vp`") && msg.contains("tests/fixtures/hand/pipeline.toml"),
         "{msg}"

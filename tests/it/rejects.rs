@@ -28,7 +28,12 @@ fn stage_files(files: &[(&str, &str)]) -> Staged {
         std::fs::write(full, content).unwrap();
     }
     let storage = Storage::open(dir.path().to_str().unwrap(), &Default::default(), false).unwrap();
-    stage(&storage, &Config::default()).unwrap()
+    stage(
+        &storage,
+        &salesops::staging::Listing::of(&storage).unwrap(),
+        &Config::default(),
+    )
+    .unwrap()
 }
 
 fn opportunities(rows: &str) -> Staged {
@@ -379,7 +384,12 @@ fn typed_parquet_columns_are_accepted_when_their_type_fits() {
     std::fs::write(dir.path().join("opportunities/b.parquet"), good).unwrap();
     std::fs::write(dir.path().join("opportunities/c.parquet"), wrong).unwrap();
     let storage = Storage::open(dir.path().to_str().unwrap(), &Default::default(), false).unwrap();
-    let s = stage(&storage, &Config::default()).unwrap();
+    let s = stage(
+        &storage,
+        &salesops::staging::Listing::of(&storage).unwrap(),
+        &Config::default(),
+    )
+    .unwrap();
     // O1 from the CSV and 7 from Parquet (column name matched in any case).
     let ids: Vec<&str> = s
         .opportunities

@@ -69,7 +69,7 @@ fn options(endpoint: &str) -> BTreeMap<String, String> {
     ])
 }
 
-fn upload(dir: &Path, prefix: &str, to: &Storage) {
+pub fn upload(dir: &Path, prefix: &str, to: &Storage) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let p = entry.unwrap().path();
         let name = format!("{prefix}{}", p.file_name().unwrap().to_str().unwrap());
