@@ -30,8 +30,25 @@ fn fails(args: &[&str], redact: &[(&str, &str)]) -> (i32, String) {
     (o.status.code().unwrap(), text)
 }
 
-fn copy_fixture(to: &Path) {
-    super::harness::copy_dir(Path::new("tests/fixtures/hand"), to);
+/// `salesops run` on a copy of the hand fixture that `change` altered,
+/// publishing into the copy; stderr from `error:` on, its folder redacted.
+fn fails_on_changed_fixture(change: impl FnOnce(&Path), extra: &[&str]) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    super::harness::copy_dir(Path::new("tests/fixtures/hand"), dir.path());
+    change(dir.path());
+    let tmp = dir.path().to_str().unwrap();
+    let out = format!("{tmp}/out");
+    let mut args = vec![
+        "run",
+        "--pipeline",
+        "tests/fixtures/hand/pipeline.toml",
+        "--source",
+        tmp,
+        "--output",
+        &out,
+    ];
+    args.extend_from_slice(extra);
+    fails(&args, &[(tmp, "[TMP]")])
 }
 
 #[test]
@@ -70,21 +87,9 @@ fn missing_source_folder() {
 
 #[test]
 fn missing_table() {
-    let dir = tempfile::tempdir().unwrap();
-    copy_fixture(dir.path());
-    std::fs::remove_dir_all(dir.path().join("reps")).unwrap();
-    let tmp = dir.path().to_str().unwrap();
-    let (code, text) = fails(
-        &[
-            "run",
-            "--pipeline",
-            "tests/fixtures/hand/pipeline.toml",
-            "--source",
-            tmp,
-            "--output",
-            &format!("{tmp}/out"),
-        ],
-        &[(tmp, "[TMP]")],
+    let (code, text) = fails_on_changed_fixture(
+        |dir| std::fs::remove_dir_all(dir.join("reps")).unwrap(),
+        &[],
     );
     assert_eq!(code, 1);
     insta::assert_snapshot!(text);
@@ -92,25 +97,15 @@ fn missing_table() {
 
 #[test]
 fn corrupt_file() {
-    let dir = tempfile::tempdir().unwrap();
-    copy_fixture(dir.path());
-    std::fs::write(
-        dir.path().join("activities/broken.parquet"),
-        b"PAR1 this is not parquet",
-    )
-    .unwrap();
-    let tmp = dir.path().to_str().unwrap();
-    let (code, text) = fails(
-        &[
-            "run",
-            "--pipeline",
-            "tests/fixtures/hand/pipeline.toml",
-            "--source",
-            tmp,
-            "--output",
-            &format!("{tmp}/out"),
-        ],
-        &[(tmp, "[TMP]")],
+    let (code, text) = fails_on_changed_fixture(
+        |dir| {
+            std::fs::write(
+                dir.join("activities/broken.parquet"),
+                b"PAR1 this is not parquet",
+            )
+            .unwrap()
+        },
+        &[],
     );
     assert_eq!(code, 1);
     insta::assert_snapshot!(text);
@@ -118,27 +113,15 @@ fn corrupt_file() {
 
 #[test]
 fn reject_ratio() {
-    let dir = tempfile::tempdir().unwrap();
-    copy_fixture(dir.path());
-    std::fs::write(
-        dir.path().join("leads/bad.csv"),
-        "lead_id,created_at,rep_id\nL8,yesterday,A\nL9,2024-01-01,Z\n",
-    )
-    .unwrap();
-    let tmp = dir.path().to_str().unwrap();
-    let (code, text) = fails(
-        &[
-            "run",
-            "--pipeline",
-            "tests/fixtures/hand/pipeline.toml",
-            "--as-of",
-            "2024-09-15",
-            "--source",
-            tmp,
-            "--output",
-            &format!("{tmp}/out"),
-        ],
-        &[(tmp, "[TMP]")],
+    let (code, text) = fails_on_changed_fixture(
+        |dir| {
+            std::fs::write(
+                dir.join("leads/bad.csv"),
+                "lead_id,created_at,rep_id\nL8,yesterday,A\nL9,2024-01-01,Z\n",
+            )
+            .unwrap()
+        },
+        &["--as-of", "2024-09-15"],
     );
     assert_eq!(code, 1);
     insta::assert_snapshot!(text);
@@ -196,7 +179,7 @@ fn memory_store_on_the_command_line() {
 #[test]
 fn json_errors_are_one_json_line_with_their_causes() {
     let dir = tempfile::tempdir().unwrap();
-    copy_fixture(dir.path());
+    super::harness::copy_dir(Path::new("tests/fixtures/hand"), dir.path());
     std::fs::write(dir.path().join("activities/broken.parquet"), b"PAR1 x").unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_salesops"))
         .args([

@@ -10,11 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use salesops::config::Config;
-use salesops::pipeline::Outcome;
 use salesops::storage::Storage;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::harness::{local, mart, run_into, MARTS};
 use super::services;
 
 fn salesops(args: &[&str]) -> Output {
@@ -179,36 +177,5 @@ fn reads_inputs_from_and_publishes_to_azure() {
     config.output = "az://salesops/marts".into();
     let src = Storage::open(&config.source, &config.storage_options, false).unwrap();
     let out = Storage::open(&config.output, &config.storage_options, true).unwrap();
-    super::s3::upload(Path::new("tests/fixtures/hand"), "", &src);
-
-    let run_id = match run_into(&config, &src, &out, "2024-09-15", false).unwrap() {
-        Outcome::Published(m) => m.run_id,
-        other => panic!("{other:?}"),
-    };
-    // A rerun sees the same ETags: nothing to do.
-    assert!(matches!(
-        run_into(&config, &src, &out, "2024-09-15", false).unwrap(),
-        Outcome::UpToDate { .. }
-    ));
-    // --force makes a second attempt: the pointer is replaced by a
-    // conditional put (If-Match) on Azure too.
-    match run_into(&config, &src, &out, "2024-09-15", true).unwrap() {
-        Outcome::Published(m) => assert_eq!(m.run_id, format!("{run_id}.2")),
-        other => panic!("{other:?}"),
-    }
-    let local_dir = tempfile::tempdir().unwrap();
-    let local_out = local(local_dir.path());
-    run_into(
-        &config,
-        &local(Path::new("tests/fixtures/hand")),
-        &local_out,
-        "2024-09-15",
-        false,
-    )
-    .unwrap();
-    for name in MARTS {
-        let a = mart(&out, name);
-        let b = mart(&local_out, name);
-        assert!(a.equals_missing(&b), "{name} differs:\n{a}\n{b}");
-    }
+    super::harness::check_round_trip(&config, &src, &out);
 }
