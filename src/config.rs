@@ -84,6 +84,62 @@ pub struct LeadScoring {
     pub data_inaccurate: f64,
 }
 
+/// How one contract table is made from the source's files (SPEC §1.2).
+/// Either `path` (a file, a folder, a glob or an object name under the
+/// source) or `sql` over `files`; then `filter`, `columns` and `values`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableMapping {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sql: Option<String>,
+    /// The names `sql` uses -> a file, folder, glob or object name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<String, String>,
+    /// A SQL predicate; the rows it drops are counted, not quarantined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
+    /// Drops the rows whose `IsDeleted` (any case, any underscores) is true,
+    /// in every input that has that column, before anything else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_deleted: Option<bool>,
+    /// Contract column -> a SQL expression over the input's columns.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub columns: BTreeMap<String, String>,
+    /// Input columns that may be missing (a field an org does not use): an
+    /// input without one reads it as null.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub optional: Vec<String>,
+    /// Contract column -> (value -> replacement), applied to the mapped text.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl TableMapping {
+    /// `over` (a pipeline file) on top of `self` (a preset): a given source
+    /// replaces the preset's; columns and value maps are replaced one by one.
+    fn overridden_by(mut self, over: TableMapping) -> TableMapping {
+        if over.path.is_some() || over.sql.is_some() {
+            self.path = over.path;
+            self.sql = over.sql;
+            self.files = over.files;
+        } else {
+            self.files.extend(over.files);
+        }
+        if over.filter.is_some() {
+            self.filter = over.filter;
+        }
+        if over.skip_deleted.is_some() {
+            self.skip_deleted = over.skip_deleted;
+        }
+        self.optional.extend(over.optional);
+        self.columns.extend(over.columns);
+        self.values.extend(over.values);
+        self
+    }
+}
+
 /// The validated pipeline. `storage_options` (credentials, endpoints) is
 /// kept out of serialisation so it never reaches a manifest or a log.
 #[derive(Debug, Clone, Serialize)]
@@ -109,6 +165,13 @@ pub struct Config {
     /// writing: retention spares it (SPEC §5.1).
     pub retention_grace_hours: f64,
     pub storage: StorageSettings,
+    /// The preset the mapping started from (SPEC §1.2), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
+    /// The resolved mapping (preset and pipeline file merged) of the tables
+    /// not read in the contract's own shape.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub tables: BTreeMap<String, TableMapping>,
     #[serde(skip)]
     pub storage_options: BTreeMap<String, String>,
 }
@@ -135,6 +198,8 @@ struct RawConfig {
     keep_runs: Option<i64>,
     retention_grace_hours: Option<f64>,
     storage: Option<RawStorage>,
+    preset: Option<String>,
+    tables: Option<BTreeMap<String, TableMapping>>,
     /// object_store options (e.g. `aws_endpoint`, `aws_region`); credentials
     /// are better left to the environment.
     storage_options: Option<BTreeMap<String, String>>,
@@ -178,6 +243,45 @@ struct RawLeadScoring {
 struct RawLeadFlags {
     matches_persona: Option<f64>,
     data_inaccurate: Option<f64>,
+}
+
+impl RawConfig {
+    /// A pipeline file (`over`) on top of a preset (`self`): every key the
+    /// file gives wins; tables merge per table, column and value map.
+    fn overridden_by(self, over: RawConfig) -> RawConfig {
+        let mut tables = self.tables.unwrap_or_default();
+        for (name, t) in over.tables.unwrap_or_default() {
+            let merged = match tables.remove(&name) {
+                Some(preset) => preset.overridden_by(t),
+                None => t,
+            };
+            tables.insert(name, merged);
+        }
+        RawConfig {
+            source: over.source.or(self.source),
+            output: over.output.or(self.output),
+            reporting_currency: over.reporting_currency.or(self.reporting_currency),
+            fiscal_year_start_month: over
+                .fiscal_year_start_month
+                .or(self.fiscal_year_start_month),
+            stages: over.stages.or(self.stages),
+            activity_types: over.activity_types.or(self.activity_types),
+            trend_metric: over.trend_metric.or(self.trend_metric),
+            top_quantile: over.top_quantile.or(self.top_quantile),
+            peer_group: over.peer_group.or(self.peer_group),
+            follow_up_threshold: over.follow_up_threshold.or(self.follow_up_threshold),
+            forecast: over.forecast.or(self.forecast),
+            comp_plans: over.comp_plans.or(self.comp_plans),
+            lead_scoring: over.lead_scoring.or(self.lead_scoring),
+            max_reject_ratio: over.max_reject_ratio.or(self.max_reject_ratio),
+            keep_runs: over.keep_runs.or(self.keep_runs),
+            retention_grace_hours: over.retention_grace_hours.or(self.retention_grace_hours),
+            storage: over.storage.or(self.storage),
+            preset: over.preset.or(self.preset),
+            tables: Some(tables),
+            storage_options: over.storage_options.or(self.storage_options),
+        }
+    }
 }
 
 pub fn default_stages() -> Vec<Stage> {
@@ -274,6 +378,23 @@ impl Config {
             // toml's message names the key, its line and the allowed values.
             Error::config(file, e.to_string().trim_end().to_string())
         })?;
+        let raw = match &raw.preset {
+            None => raw,
+            Some(name) => {
+                let Some(text) = crate::presets::toml(name) else {
+                    return Err(Error::config(
+                        file,
+                        format!(
+                            "key `preset`: `{name}` is not a preset; allowed: {}",
+                            crate::presets::NAMES.join(", ")
+                        ),
+                    ));
+                };
+                let preset: RawConfig = toml::from_str(text)
+                    .unwrap_or_else(|e| panic!("the {name} preset is valid pipeline TOML: {e}"));
+                preset.overridden_by(raw)
+            }
+        };
         Config::from_raw(file, raw)
     }
 
@@ -485,6 +606,8 @@ impl Config {
         }
 
         Ok(Config {
+            preset: raw.preset,
+            tables: raw.tables.unwrap_or_default(),
             file: file.to_string(),
             source: raw.source.unwrap_or_else(|| "sample_data".into()),
             output: raw.output.unwrap_or_else(|| "out".into()),

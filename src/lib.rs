@@ -9,6 +9,7 @@ pub mod generate;
 pub mod intermediate;
 pub mod marts;
 pub mod pipeline;
+pub mod presets;
 pub mod publish;
 pub mod staging;
 pub mod storage;

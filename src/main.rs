@@ -68,6 +68,12 @@ enum Command {
         #[arg(long)]
         source: Option<String>,
     },
+    /// Print a preset (SPEC 1.2) as pipeline-file TOML, to copy and edit.
+    Mapping {
+        /// The preset: salesforce.
+        #[arg(long)]
+        preset: String,
+    },
     /// Write synthetic inputs (the layout of SPEC §1) for samples and benchmarks.
     Generate {
         /// Where to write: a local folder or an object-store URL.
@@ -152,7 +158,29 @@ fn run(cli: Cli) -> Result<()> {
                 &config.storage,
                 Access::Read,
             )?;
-            let listing = Listing::of(&src)?;
+            let listing = Listing::of(&src, &config)?;
+            if !config.tables.is_empty() {
+                // The mapping as resolved (preset and pipeline file merged),
+                // with the files each input found.
+                println!(
+                    "mapping (preset: {}):",
+                    config.preset.as_deref().unwrap_or("none")
+                );
+                let mut resolved = toml::Table::new();
+                resolved.insert(
+                    "tables".into(),
+                    toml::Value::try_from(&config.tables).expect("mapping serialises"),
+                );
+                println!("{}", toml::to_string_pretty(&resolved).expect("TOML"));
+                for table in config.tables.keys() {
+                    for input in listing.inputs(table) {
+                        let files: Vec<&str> =
+                            input.files.iter().map(|(p, _)| p.as_str()).collect();
+                        println!("# {table}: {} -> {}", input.reference, files.join(", "));
+                    }
+                }
+                println!();
+            }
             let staged = pipeline::stage(&src, &listing, &config)?;
             println!(
                 "{:<22} {:>9} {:>11} {:>9} {:>7}  reasons",
@@ -193,8 +221,18 @@ fn run(cli: Cli) -> Result<()> {
                     }
                 }
             }
-            staged.check_reject_ratios(config.max_reject_ratio)
+            staged.check_reject_ratios(&config)
         }
+        Command::Mapping { preset } => match salesops::presets::toml(&preset) {
+            Some(text) => {
+                print!("{text}");
+                Ok(())
+            }
+            None => Err(Error::Usage(format!(
+                "--preset {preset}: not a preset; presets: {}",
+                salesops::presets::NAMES.join(", ")
+            ))),
+        },
         Command::Generate {
             output,
             scale,

@@ -92,7 +92,7 @@ pub fn run(
     // Read before anything else: the pointer is replaced at the end only if
     // no other run replaced it meanwhile (SPEC §5.1).
     let latest_at_start = publish::read_latest(output)?;
-    let listing = Listing::of(source)?;
+    let listing = Listing::of(source, config)?;
     let inputs = input_entries(&listing);
     let run_id = publish::run_id(&inputs, config, &opts.as_of);
     if !opts.force {
@@ -128,7 +128,7 @@ pub fn run(
             warn!(table = t.name, rejected = t.stats.rejected, reasons = ?t.stats.reasons, "Rows rejected to the quarantine.");
         }
     }
-    staged.check_reject_ratios(config.max_reject_ratio)?;
+    staged.check_reject_ratios(config)?;
 
     let started = Instant::now();
     let intermediate = Inputs::build(&staged, config, opts.as_of)?;

@@ -310,6 +310,15 @@ impl Storage {
         })
     }
 
+    /// Some bytes of an object (a header, a footer).
+    pub fn get_range(&self, rel: &str, range: std::ops::Range<u64>) -> Result<Bytes> {
+        let p = self.full(rel);
+        let store = self.store.clone();
+        io_runtime()
+            .block_on(async move { store.get_range(&p, range).await })
+            .map_err(|e| Error::storage(format!("reading {}", self.display(rel)), e))
+    }
+
     pub fn get(&self, rel: &str) -> Result<Bytes> {
         Ok(self.get_many(&[rel.to_string()])?.remove(0))
     }

@@ -11,6 +11,7 @@ pub mod forecast_submissions;
 pub mod fx_rates;
 pub mod lead_events;
 pub mod leads;
+pub mod mapping;
 pub mod opportunities;
 pub mod opportunity_history;
 pub mod parse;
@@ -78,32 +79,65 @@ pub const TABLES: [&TableSpec; 9] = [
     &fx_rates::SPEC,
 ];
 
-/// The data files of every table from one listing per table. The run reads
-/// exactly these files, and its run_id and manifest fingerprint exactly
-/// these (SPEC §5.1): a file that lands after the listing waits for the
-/// next run.
+/// The data files of every table, from one listing. The run reads exactly
+/// these files, and its run_id and manifest fingerprint exactly these
+/// (SPEC §5.1): a file that lands after the listing waits for the next run.
+/// A table in the contract's shape is every file under `<table>/`; a mapped
+/// one (SPEC §1.2) has the inputs its mapping names.
 #[derive(Debug, Clone, Default)]
 pub struct Listing {
-    tables: std::collections::BTreeMap<&'static str, Vec<(String, ObjectMeta)>>,
+    tables: std::collections::BTreeMap<&'static str, Vec<mapping::Input>>,
 }
 
 impl Listing {
-    pub fn of(storage: &Storage) -> Result<Listing> {
+    pub fn of(storage: &Storage, config: &Config) -> Result<Listing> {
         let mut tables = std::collections::BTreeMap::new();
+        // Mapped tables may read any file under the source: list it once.
+        let root: Vec<mapping::Listed> = if config.tables.is_empty() {
+            Vec::new()
+        } else {
+            data_files(storage.list("")?)
+        };
         for spec in TABLES {
-            let files = storage
-                .list(spec.name)?
-                .into_iter()
-                .filter(|(p, _)| read::is_data_file(p))
-                .collect();
-            tables.insert(spec.name, files);
+            let inputs = match config.tables.get(spec.name) {
+                Some(m) => mapping::inputs(spec.name, m, &root),
+                None => {
+                    let prefix = format!("{}/", spec.name);
+                    let files = if config.tables.is_empty() {
+                        data_files(storage.list(spec.name)?)
+                    } else {
+                        root.iter()
+                            .filter(|(p, _)| p.starts_with(&prefix))
+                            .cloned()
+                            .collect()
+                    };
+                    vec![mapping::Input {
+                        name: spec.name.to_string(),
+                        reference: prefix,
+                        files,
+                    }]
+                }
+            };
+            tables.insert(spec.name, inputs);
         }
         Ok(Listing { tables })
     }
 
-    /// The table's files, in path order.
-    pub fn files(&self, table: &str) -> &[(String, ObjectMeta)] {
+    /// The table's inputs.
+    pub fn inputs(&self, table: &str) -> &[mapping::Input] {
         self.tables.get(table).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The table's files, each once, in path order.
+    pub fn files(&self, table: &str) -> Vec<mapping::Listed> {
+        let mut files: Vec<mapping::Listed> = self
+            .inputs(table)
+            .iter()
+            .flat_map(|i| i.files.iter().cloned())
+            .collect();
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        files.dedup_by(|a, b| a.0 == b.0);
+        files
     }
 
     /// (table, file) pairs, tables in `TABLES` order.
@@ -112,11 +146,27 @@ impl Listing {
             .iter()
             .flat_map(|spec| {
                 self.files(spec.name)
-                    .iter()
-                    .map(|(p, m)| (spec.name, fingerprint(p, m)))
+                    .into_iter()
+                    .map(|(p, m)| (spec.name, fingerprint(&p, &m)))
             })
             .collect()
     }
+
+    /// The inputs of the mapped tables, by table.
+    fn mapped(&self, config: &Config) -> std::collections::BTreeMap<String, Vec<mapping::Input>> {
+        config
+            .tables
+            .keys()
+            .map(|t| (t.clone(), self.inputs(t).to_vec()))
+            .collect()
+    }
+}
+
+fn data_files(listed: Vec<(String, ObjectMeta)>) -> Vec<(String, ObjectMeta)> {
+    listed
+        .into_iter()
+        .filter(|(p, _)| read::is_data_file(p))
+        .collect()
 }
 
 /// A literal list of strings for `is_in`.
@@ -160,52 +210,173 @@ impl Staged {
         ]
     }
 
-    /// Stops the run when a table rejects more than `max_reject_ratio` of its rows.
-    pub fn check_reject_ratios(&self, max_reject_ratio: f64) -> Result<()> {
-        let over: Vec<String> = self
+    /// Stops the run when a table rejects more than `max_reject_ratio` of
+    /// its rows. When unknown stages or activity types are among the
+    /// reasons, the message names the most frequent unknown values and the
+    /// config that would accept them (SPEC §1.2).
+    pub fn check_reject_ratios(&self, config: &Config) -> Result<()> {
+        let max_reject_ratio = config.max_reject_ratio;
+        let over: Vec<&StagedTable> = self
             .tables()
-            .iter()
+            .into_iter()
             .filter(|t| t.stats.reject_ratio() > max_reject_ratio)
-            .map(|t| {
-                let reasons: Vec<String> = t
-                    .stats
-                    .reasons
-                    .iter()
-                    .map(|(r, n)| format!("{r}: {n}"))
-                    .collect();
-                format!(
-                    "table `{}` rejected {} of {} rows ({:.1}%; {})",
-                    t.name,
-                    t.stats.rejected,
-                    t.stats.rows_read - t.stats.duplicates_collapsed,
-                    100.0 * t.stats.reject_ratio(),
-                    reasons.join(", ")
-                )
-            })
             .collect();
         if over.is_empty() {
             return Ok(());
         }
-        Err(Error::Data(format!(
+        let mut lines = Vec::new();
+        let mut hints = Vec::new();
+        for t in over {
+            let reasons: Vec<String> = t
+                .stats
+                .reasons
+                .iter()
+                .map(|(r, n)| format!("{r}: {n}"))
+                .collect();
+            lines.push(format!(
+                "table `{}` rejected {} of {} rows ({:.1}%; {})",
+                t.name,
+                t.stats.rejected,
+                t.stats.rows_read - t.stats.duplicates_collapsed,
+                100.0 * t.stats.reject_ratio(),
+                reasons.join(", ")
+            ));
+            for (reason, column) in [
+                (Reason::UnknownStage, "stage"),
+                (Reason::UnknownActivityType, "activity_type"),
+            ] {
+                let unknown = most_frequent(&t.rejected, reason, column)?;
+                if !unknown.is_empty() {
+                    hints.push(accepting_config(config, t.name, column, &unknown));
+                }
+            }
+        }
+        let mut message = format!(
             "too many rejected rows (max_reject_ratio = {max_reject_ratio}): {}; \
              the quarantine has every rejected row with its reason",
-            over.join("; ")
-        )))
+            lines.join("; ")
+        );
+        for h in hints {
+            message.push_str("\n\n");
+            message.push_str(&h);
+        }
+        Err(Error::Data(message))
     }
+}
+
+/// The values of `column` among the rows rejected for `reason`, most
+/// frequent first (ties by value), at most five, with their counts.
+fn most_frequent(
+    rejected: &DataFrame,
+    reason: Reason,
+    column: &str,
+) -> Result<Vec<(String, usize)>> {
+    if rejected.height() == 0 || rejected.column(column).is_err() {
+        return Ok(Vec::new());
+    }
+    let counts = rejected
+        .clone()
+        .lazy()
+        .filter(col("reject_reason").eq(lit(reason.as_str())))
+        .group_by([col(column)])
+        .agg([len().alias("n")])
+        .sort_by_exprs(
+            [col("n"), col(column)],
+            SortMultipleOptions::default().with_order_descending_multi([true, false]),
+        )
+        .limit(5)
+        .collect()?;
+    let values = counts.column(column)?.str()?.clone();
+    let n = counts.column("n")?.cast(&DataType::UInt64)?.u64()?.clone();
+    Ok(values
+        .iter()
+        .zip(n.iter())
+        .filter_map(|(v, n)| Some((v?.to_string(), n? as usize)))
+        .collect())
+}
+
+/// The pipeline-file TOML that would accept `unknown` stages or activity
+/// types. A given list replaces the default one, so the whole list is shown:
+/// the current entries, then the new ones to fill in.
+fn accepting_config(
+    config: &Config,
+    table: &str,
+    column: &str,
+    unknown: &[(String, usize)],
+) -> String {
+    let named: Vec<String> = unknown
+        .iter()
+        .map(|(v, n)| format!("{v:?} ({n} row{})", if *n == 1 { "" } else { "s" }))
+        .collect();
+    let mut out = format!(
+        "most frequent unknown {column} values in `{table}`: {}.\n\
+         To accept them, put this in the pipeline file (it replaces the list, so the \
+         entries in use now are included; or map the values instead with \
+         [tables.{table}.values.{column}]):\n",
+        named.join(", ")
+    );
+    if column == "stage" {
+        for s in &config.stages {
+            let kind = serde_json::to_value(s.kind).expect("kind");
+            out.push_str(&format!(
+                "[[stages]]\nname = {:?}\nprobability = {:?}\nkind = {}\n",
+                s.name, s.probability, kind
+            ));
+        }
+        for (v, _) in unknown {
+            out.push_str(&format!(
+                "[[stages]]\nname = {v:?}\nprobability = 0.0  # set it\nkind = \"open\"  # or \"won\" or \"lost\"\n"
+            ));
+        }
+    } else {
+        for (name, f) in &config.activity_types {
+            out.push_str(&format!(
+                "[activity_types.{name:?}]\nselling = {}\nprospecting = {}\nmeeting = {}\n",
+                f.selling, f.prospecting, f.meeting
+            ));
+        }
+        for (v, _) in unknown {
+            out.push_str(&format!(
+                "[activity_types.{v:?}]  # set the flags\nselling = false\nprospecting = false\nmeeting = false\n"
+            ));
+        }
+    }
+    out.trim_end().to_string()
 }
 
 fn stage_one(
     storage: &Storage,
     listing: &Listing,
+    config: &Config,
     spec: &TableSpec,
     rules: validate::Rules,
 ) -> Result<StagedTable> {
     let started = std::time::Instant::now();
-    let raw = read::read_table(storage, spec, listing.files(spec.name))
-        .during(|| format!("reading table `{}`", spec.name))?;
+    let (raw, rows_filtered) = match config.tables.get(spec.name) {
+        None => (
+            read::read_table(storage, spec, &listing.files(spec.name)),
+            0,
+        ),
+        Some(m) => match mapping::read_mapped(storage, spec, m, listing.inputs(spec.name)) {
+            Ok((frame, dropped)) => (
+                Ok(read::RawTable {
+                    frame,
+                    files: listing
+                        .files(spec.name)
+                        .iter()
+                        .map(|(p, m)| fingerprint(p, m))
+                        .collect(),
+                }),
+                dropped,
+            ),
+            Err(e) => (Err(e), 0),
+        },
+    };
+    let raw = raw.during(|| format!("reading table `{}`", spec.name))?;
     let read_seconds = started.elapsed().as_secs_f64();
-    let v = validate::validate(spec, raw.frame, rules)
+    let mut v = validate::validate(spec, raw.frame, rules)
         .during(|| format!("validating table `{}`", spec.name))?;
+    v.stats.rows_filtered = rows_filtered;
     info!(
         stage = "staging",
         table = spec.name,
@@ -235,21 +406,33 @@ fn keys(t: &StagedTable, columns: &[&str]) -> LazyFrame {
 
 /// Reads and validates every table of the contract, parents first.
 pub fn stage_all(storage: &Storage, listing: &Listing, config: &Config) -> Result<Staged> {
+    // Every mapping mistake, from the headers, before any row is read.
+    if !config.tables.is_empty() {
+        mapping::check(storage, config, &listing.mapped(config))?;
+    }
     let calendar = FiscalCalendar::new(config.fiscal_year_start_month);
-    let reps = stage_one(storage, listing, &reps::SPEC, reps::rules())?;
-    let fx_rates = stage_one(storage, listing, &fx_rates::SPEC, fx_rates::rules())?;
+    let reps = stage_one(storage, listing, config, &reps::SPEC, reps::rules())?;
+    let fx_rates = stage_one(storage, listing, config, &fx_rates::SPEC, fx_rates::rules())?;
     let rep_ids = || keys(&reps, &["rep_id"]);
     let rates = || fx_rates.valid.clone().lazy();
-    let quotas = stage_one(storage, listing, &quotas::SPEC, quotas::rules(rep_ids()))?;
+    let quotas = stage_one(
+        storage,
+        listing,
+        config,
+        &quotas::SPEC,
+        quotas::rules(rep_ids()),
+    )?;
     let opportunities = stage_one(
         storage,
         listing,
+        config,
         &opportunities::SPEC,
         opportunities::rules(config, rep_ids(), rates()),
     )?;
     let opportunity_history = stage_one(
         storage,
         listing,
+        config,
         &opportunity_history::SPEC,
         opportunity_history::rules(
             config,
@@ -260,19 +443,28 @@ pub fn stage_all(storage: &Storage, listing: &Listing, config: &Config) -> Resul
     let activities = stage_one(
         storage,
         listing,
+        config,
         &activities::SPEC,
         activities::rules(config, rep_ids()),
     )?;
-    let leads = stage_one(storage, listing, &leads::SPEC, leads::rules(rep_ids()))?;
+    let leads = stage_one(
+        storage,
+        listing,
+        config,
+        &leads::SPEC,
+        leads::rules(rep_ids()),
+    )?;
     let lead_events = stage_one(
         storage,
         listing,
+        config,
         &lead_events::SPEC,
         lead_events::rules(keys(&leads, &["lead_id"])),
     )?;
     let forecast_submissions = stage_one(
         storage,
         listing,
+        config,
         &forecast_submissions::SPEC,
         forecast_submissions::rules(&calendar, rep_ids()),
     )?;

@@ -215,3 +215,120 @@ fn as_text(file: &str, name: &str, dtype: &DataType) -> Result<Expr> {
         }
     })
 }
+
+/// A column name as mappings match it (SPEC §1.2): case and underscores
+/// ignored, so `StageName`, `stage_name` and `STAGENAME` are one name.
+pub fn normalized(name: &str) -> String {
+    name.trim().to_lowercase().replace('_', "")
+}
+
+/// The normalized column names of a file, each once; two columns that are
+/// one name when normalized make the file unreadable.
+fn normalized_header(file: &str, header: &[String]) -> Result<Vec<String>> {
+    let names: Vec<String> = header.iter().map(|h| normalized(h)).collect();
+    for (i, n) in names.iter().enumerate() {
+        if let Some(j) = names[..i].iter().position(|m| m == n) {
+            return Err(Error::Data(format!(
+                "{file}: columns `{}` and `{}` are one name when case and underscores are ignored",
+                header[j], header[i]
+            )));
+        }
+    }
+    Ok(names)
+}
+
+/// The column names of a file, from its first bytes (CSV) or its footer
+/// (Parquet), without reading a data row.
+pub fn header(storage: &Storage, path: &str, size: u64) -> Result<Vec<String>> {
+    let shown = storage.display(path);
+    if path.to_ascii_lowercase().ends_with(".csv") {
+        // A header longer than this is read with the whole file.
+        let head = storage.get_range(path, 0..size.min(1 << 16))?;
+        let bytes = if head.contains(&b'\n') || head.len() as u64 == size {
+            head
+        } else {
+            storage.get(path)?
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .from_reader(bytes.as_ref());
+        let header = reader
+            .headers()
+            .map_err(|e| Error::Data(format!("{shown}: not a readable CSV file: {e}")))?;
+        return Ok(header.iter().map(String::from).collect());
+    }
+    // The footer is at the end: a reader over the last bytes finds it.
+    let tail_len = size.min(1 << 20);
+    let tail = storage.get_range(path, size - tail_len..size)?;
+    let schema = match ParquetReader::new(Cursor::new(tail)).schema() {
+        Ok(s) => s,
+        // A footer longer than the tail: read the whole file.
+        Err(_) => ParquetReader::new(Cursor::new(storage.get(path)?))
+            .schema()
+            .map_err(|e| Error::Data(format!("{shown}: not a readable Parquet file: {e}")))?,
+    };
+    Ok(schema.iter_names().map(|n| n.to_string()).collect())
+}
+
+/// Every column of a file as text, under its normalized name, plus
+/// `source_file` and `source_row`: what a mapping's expressions read. One
+/// text form for CSV and Parquet, so one mapping serves both.
+pub fn read_all_as_text(file: &str, bytes: Bytes) -> Result<DataFrame> {
+    let (cols, height) = if file.to_ascii_lowercase().ends_with(".csv") {
+        let unreadable = |e: csv::Error| {
+            let at = e
+                .position()
+                .map(|p| format!(" (line {})", p.line()))
+                .unwrap_or_default();
+            Error::Data(format!("{file}: not a readable CSV file{at}: {e}"))
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(false)
+            .from_reader(bytes.as_ref());
+        let header: Vec<String> = reader
+            .headers()
+            .map_err(unreadable)?
+            .iter()
+            .map(String::from)
+            .collect();
+        let mut values: Vec<Vec<Option<String>>> = vec![Vec::new(); header.len()];
+        let mut record = csv::StringRecord::new();
+        while reader.read_record(&mut record).map_err(unreadable)? {
+            for (i, out) in values.iter_mut().enumerate() {
+                out.push(record.get(i).filter(|v| !v.is_empty()).map(String::from));
+            }
+        }
+        let height = values.first().map_or(0, Vec::len);
+        let names = normalized_header(file, &header)?;
+        let cols = names
+            .iter()
+            .zip(values)
+            .map(|(n, v)| Column::new(n.into(), v))
+            .collect();
+        (cols, height)
+    } else {
+        let df = ParquetReader::new(Cursor::new(bytes))
+            .finish()
+            .map_err(|e| Error::Data(format!("{file}: not a readable Parquet file: {e}")))?;
+        let header: Vec<String> = df
+            .get_column_names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let names = normalized_header(file, &header)?;
+        let height = df.height();
+        let mut exprs = Vec::new();
+        for (h, n) in header.iter().zip(&names) {
+            exprs.push(as_text(file, h, df.column(h)?.dtype())?.alias(n.as_str()));
+        }
+        (df.lazy().select(exprs).collect()?.into_columns(), height)
+    };
+    with_source(file, cols, height)
+}
+
+/// The canonical text of a value of `dtype` (what typed Parquet columns
+/// and typed mapping results become before the contract's parsing).
+pub fn to_text(what: &str, name: &str, dtype: &DataType) -> Result<Expr> {
+    as_text(what, name, dtype)
+}

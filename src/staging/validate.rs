@@ -69,6 +69,10 @@ pub struct Rules {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct TableStats {
     pub rows_read: usize,
+    /// Rows a mapping's `filter` or `skip_deleted` dropped before the
+    /// contract's checks (SPEC §1.2): counted, not quarantined.
+    #[serde(default)]
+    pub rows_filtered: usize,
     pub duplicates_collapsed: usize,
     pub rejected: usize,
     /// Rejected rows per reason.
@@ -292,6 +296,7 @@ pub fn validate(spec: &TableSpec, raw: DataFrame, rules: Rules) -> Result<Valida
         }
     }
     let stats = TableStats {
+        rows_filtered: 0,
         rows_read,
         duplicates_collapsed,
         rejected: rejected.height(),

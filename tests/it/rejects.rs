@@ -30,7 +30,7 @@ fn stage_files(files: &[(&str, &str)]) -> Staged {
     let storage = Storage::open(dir.path().to_str().unwrap(), &Default::default(), false).unwrap();
     stage(
         &storage,
-        &salesops::staging::Listing::of(&storage).unwrap(),
+        &salesops::staging::Listing::of(&storage, &Config::default()).unwrap(),
         &Config::default(),
     )
     .unwrap()
@@ -386,7 +386,7 @@ fn typed_parquet_columns_are_accepted_when_their_type_fits() {
     let storage = Storage::open(dir.path().to_str().unwrap(), &Default::default(), false).unwrap();
     let s = stage(
         &storage,
-        &salesops::staging::Listing::of(&storage).unwrap(),
+        &salesops::staging::Listing::of(&storage, &Config::default()).unwrap(),
         &Config::default(),
     )
     .unwrap();
