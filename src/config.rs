@@ -168,6 +168,10 @@ pub struct Config {
     /// The preset the mapping started from (SPEC §1.2), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preset: Option<String>,
+    /// Where the stages come from when the export has them (a preset's
+    /// `[stages_from]`); resolved at run start (`pipeline::with_export_config`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stages_from: Option<StagesFrom>,
     /// The resolved mapping (preset and pipeline file merged) of the tables
     /// not read in the contract's own shape.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -200,6 +204,7 @@ struct RawConfig {
     storage: Option<RawStorage>,
     preset: Option<String>,
     tables: Option<BTreeMap<String, TableMapping>>,
+    stages_from: Option<StagesFrom>,
     /// object_store options (e.g. `aws_endpoint`, `aws_region`); credentials
     /// are better left to the environment.
     storage_options: Option<BTreeMap<String, String>>,
@@ -245,6 +250,64 @@ struct RawLeadFlags {
     data_inaccurate: Option<f64>,
 }
 
+/// The rules a stage list keeps (SPEC §3): names once, probabilities in
+/// 0–1, a won stage, and an open one; else (key, message).
+pub fn check_stages(stages: &[Stage]) -> std::result::Result<(), (&'static str, String)> {
+    let mut seen = std::collections::BTreeSet::new();
+    for s in stages {
+        if !seen.insert(s.name.as_str()) {
+            return Err((
+                "stages",
+                format!("stage `{}` is listed twice; each stage name once", s.name),
+            ));
+        }
+        if !(0.0..=1.0).contains(&s.probability) {
+            return Err((
+                "stages.probability",
+                format!(
+                    "stage `{}` has probability {}; allowed: 0 to 1",
+                    s.name, s.probability
+                ),
+            ));
+        }
+    }
+    if !stages.iter().any(|s| s.kind == StageKind::Won) {
+        return Err((
+            "stages",
+            "no stage has kind `won`; at least one is needed".into(),
+        ));
+    }
+    if !stages.iter().any(|s| s.kind == StageKind::Open) {
+        return Err((
+            "stages",
+            "no stage has kind `open`; at least one is needed (synthetic history starts there)"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Stages read from the export (SPEC §1.2 "Config from the export"): each
+/// row of the object at `path` is a stage; the fields are SQL expressions
+/// over its columns, as in a table mapping. Used when that object exists
+/// and the pipeline file gives no `stages` of its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StagesFrom {
+    pub path: String,
+    pub name: String,
+    /// A fraction, 0 to 1.
+    pub probability: String,
+    /// `open`, `won` or `lost`.
+    pub kind: String,
+    /// Stages are listed in the order of this value.
+    pub order: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub optional: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_deleted: Option<bool>,
+}
+
 impl RawConfig {
     /// A pipeline file (`over`) on top of a preset (`self`): every key the
     /// file gives wins; tables merge per table, column and value map.
@@ -264,6 +327,11 @@ impl RawConfig {
             fiscal_year_start_month: over
                 .fiscal_year_start_month
                 .or(self.fiscal_year_start_month),
+            // Stages the pipeline file gives win over stages read from the export.
+            stages_from: match &over.stages {
+                Some(_) => over.stages_from,
+                None => over.stages_from.or(self.stages_from),
+            },
             stages: over.stages.or(self.stages),
             activity_types: over.activity_types.or(self.activity_types),
             trend_metric: over.trend_metric.or(self.trend_metric),
@@ -410,36 +478,8 @@ impl Config {
         }
 
         let stages = raw.stages.unwrap_or_else(default_stages);
-        let mut seen = std::collections::BTreeSet::new();
-        for s in &stages {
-            if !seen.insert(s.name.as_str()) {
-                return Err(err(
-                    "stages",
-                    format!("stage `{}` is listed twice; each stage name once", s.name),
-                ));
-            }
-            if !(0.0..=1.0).contains(&s.probability) {
-                return Err(err(
-                    "stages.probability",
-                    format!(
-                        "stage `{}` has probability {}; allowed: 0 to 1",
-                        s.name, s.probability
-                    ),
-                ));
-            }
-        }
-        if !stages.iter().any(|s| s.kind == StageKind::Won) {
-            return Err(err(
-                "stages",
-                "no stage has kind `won`; at least one is needed".into(),
-            ));
-        }
-        if !stages.iter().any(|s| s.kind == StageKind::Open) {
-            return Err(err(
-                "stages",
-                "no stage has kind `open`; at least one is needed (synthetic history starts there)"
-                    .into(),
-            ));
+        if let Err((key, message)) = check_stages(&stages) {
+            return Err(err(key, message));
         }
 
         let top_quantile = raw.top_quantile.unwrap_or(0.5);
@@ -608,6 +648,7 @@ impl Config {
         Ok(Config {
             preset: raw.preset,
             tables: raw.tables.unwrap_or_default(),
+            stages_from: raw.stages_from,
             file: file.to_string(),
             source: raw.source.unwrap_or_else(|| "sample_data".into()),
             output: raw.output.unwrap_or_else(|| "out".into()),

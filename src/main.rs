@@ -158,6 +158,7 @@ fn run(cli: Cli) -> Result<()> {
                 &config.storage,
                 Access::Read,
             )?;
+            let config = pipeline::with_export_config(&src, &config)?;
             let listing = Listing::of(&src, &config)?;
             if !config.tables.is_empty() {
                 // The mapping as resolved (preset and pipeline file merged),

@@ -45,6 +45,18 @@ pub fn input_entries(listing: &Listing) -> Vec<InputEntry> {
         .collect()
 }
 
+/// The config with what it reads from the export itself: the stages of a
+/// preset's `[stages_from]` when the source has that object (SPEC §1.2).
+pub fn with_export_config(source: &Storage, config: &Config) -> Result<Config> {
+    let mut config = config.clone();
+    if let Some(stages) = staging::mapping::stages_from_export(source, &config)? {
+        info!(stages = stages.len(), "Stages read from the export.");
+        config.stages = stages;
+    }
+    config.stages_from = None;
+    Ok(config)
+}
+
 /// Opens the pipeline's source and output with its `[storage]` settings.
 pub fn open_storage(config: &Config) -> Result<(Storage, Storage)> {
     let open = |url: &str, access| {
@@ -92,6 +104,7 @@ pub fn run(
     // Read before anything else: the pointer is replaced at the end only if
     // no other run replaced it meanwhile (SPEC §5.1).
     let latest_at_start = publish::read_latest(output)?;
+    let config = &with_export_config(source, config)?;
     let listing = Listing::of(source, config)?;
     let inputs = input_entries(&listing);
     let run_id = publish::run_id(&inputs, config, &opts.as_of);

@@ -23,7 +23,7 @@ use sqlparser::dialect::GenericDialect;
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::{Token, Tokenizer};
 
-use crate::config::{Config, TableMapping};
+use crate::config::{check_stages, Config, Stage, StageKind, TableMapping};
 use crate::error::{Error, Result};
 use crate::staging::read::{self, normalized};
 use crate::staging::{TableSpec, TABLES};
@@ -673,6 +673,92 @@ fn failing_column(spec: &TableSpec, m: &TableMapping, frame: &LazyFrame, e: Pola
         spec.name,
         short(&e)
     ))
+}
+
+/// The stages the export defines (a preset's `[stages_from]`, SPEC §1.2
+/// "Config from the export"), in their order; `None` when the config has
+/// no `[stages_from]` or the source has no such object.
+pub fn stages_from_export(storage: &Storage, config: &Config) -> Result<Option<Vec<Stage>>> {
+    let Some(from) = &config.stages_from else {
+        return Ok(None);
+    };
+    let root: Vec<Listed> = storage
+        .list("")?
+        .into_iter()
+        .filter(|(p, _)| read::is_data_file(p))
+        .collect();
+    let files = find_files(&root, &from.path);
+    if files.is_empty() {
+        return Ok(None);
+    }
+    let shown = format!("stages from {} ({})", from.path, files[0].0);
+    let bad = |message: String| Error::config(&config.file, format!("{shown}: {message}"));
+    let paths: Vec<String> = files.iter().map(|(p, _)| p.clone()).collect();
+    let mut texts = Vec::new();
+    for (path, bytes) in paths.iter().zip(storage.get_many(&paths)?) {
+        texts.push(read::read_all_as_text(&storage.display(path), bytes)?);
+    }
+    let df = stack(texts)?;
+    let mut lf = df.clone().lazy();
+    for o in &from.optional {
+        let o = normalized(o);
+        if df.column(&o).is_err() {
+            lf = lf.with_column(lit(NULL).cast(DataType::String).alias(o.as_str()));
+        }
+    }
+    if from.skip_deleted == Some(true) && df.column("isdeleted").is_ok() {
+        let deleted = crate::staging::parse::ValueType::Bool.parse(col("isdeleted"));
+        lf = lf.filter(deleted.fill_null(lit(false)).not());
+    }
+    let field = |name: &str, text: &str| {
+        sql(text)
+            .map(|e| e.alias(name))
+            .map_err(|e| bad(format!("`{name}` = {text:?}: {}", short(&e))))
+    };
+    let rows = lf
+        .select([
+            field("name", &from.name)?,
+            field("probability", &from.probability)?.cast(DataType::Float64),
+            field("kind", &from.kind)?.cast(DataType::String),
+            field("order", &from.order)?.cast(DataType::Float64),
+        ])
+        .sort(
+            ["order"],
+            SortMultipleOptions::default().with_nulls_last(true),
+        )
+        .collect()
+        .map_err(|e| bad(short(&e)))?;
+    let names = rows.column("name")?.cast(&DataType::String)?;
+    let names = names.str()?;
+    let probabilities = rows.column("probability")?.f64()?.clone();
+    let kinds = rows.column("kind")?.str()?.clone();
+    let mut stages = Vec::with_capacity(rows.height());
+    for i in 0..rows.height() {
+        let row = i + 1;
+        let name = names
+            .get(i)
+            .ok_or_else(|| bad(format!("row {row} has no name")))?;
+        let probability = probabilities
+            .get(i)
+            .ok_or_else(|| bad(format!("stage `{name}` has no probability")))?;
+        let kind = match kinds.get(i) {
+            Some("open") => StageKind::Open,
+            Some("won") => StageKind::Won,
+            Some("lost") => StageKind::Lost,
+            other => {
+                return Err(bad(format!(
+                    "stage `{name}` has kind {other:?}; allowed: open, won, lost"
+                )))
+            }
+        };
+        stages.push(Stage {
+            name: name.to_string(),
+            probability,
+            kind,
+        });
+    }
+    check_stages(&stages).map_err(|(_, message)| bad(message))?;
+    Ok(Some(stages))
 }
 
 #[cfg(test)]

@@ -14,12 +14,14 @@
 //! - EUR: ConversionRate 0.8 and 0.5 are EUR per USD: 1.25 and 2 USD per EUR;
 //! - Type maps to deal_type (`Other` to none); a null Amount is 0;
 //! - Task subtypes lower-cased (none: `task`), call seconds to minutes,
-//!   Event as `meeting`; WhatId counts only when it is an opportunity (006).
+//!   Event as `meeting`; WhatId counts only when it is an opportunity (006);
+//! - the stages are the org's, from OpportunityStage, in SortOrder, the
+//!   inactive Needs Analysis included, Negotiation/Review at 85%.
 
 use std::path::Path;
 
 use polars::prelude::*;
-use salesops::config::Config;
+use salesops::config::{Config, Stage, StageKind};
 use salesops::storage::Storage;
 
 use super::harness::{local, mart, published, run_into, MARTS};
@@ -84,6 +86,8 @@ fn write_lake_copy(from: &Path, to: &Storage) {
                     "ConversionRate",
                     "CallDurationInSeconds",
                     "DurationInMinutes",
+                    "DefaultProbability",
+                    "SortOrder",
                 ]
                 .contains(&h.as_str())
                 {
@@ -129,13 +133,36 @@ fn published_marts(config: &Config, source: &Storage) -> (tempfile::TempDir, Sto
     (dir, out)
 }
 
+/// OpportunityStage of the fixture, read by hand: in SortOrder, with
+/// DefaultProbability / 100, won when IsWon, lost when IsClosed.
+fn org_stages() -> Vec<Stage> {
+    let stage = |name: &str, probability, kind| Stage {
+        name: name.into(),
+        probability,
+        kind,
+    };
+    vec![
+        stage("Prospecting", 0.10, StageKind::Open),
+        stage("Qualification", 0.10, StageKind::Open),
+        stage("Negotiation/Review", 0.85, StageKind::Open),
+        stage("Needs Analysis", 0.20, StageKind::Open),
+        stage("Closed Won", 1.0, StageKind::Won),
+        stage("Closed Lost", 0.0, StageKind::Lost),
+    ]
+}
+
 #[test]
 fn a_salesforce_export_as_csv_and_as_a_lake_copy_gives_the_marts_of_its_twin() {
     let config = Config::from_file(&format!("{EXPORT}/pipeline.toml")).unwrap();
-    // The twin: the preset's stages and activity types, no mapping.
+    let resolved =
+        salesops::pipeline::with_export_config(&local(Path::new(EXPORT)), &config).unwrap();
+    assert_eq!(resolved.stages, org_stages());
+    // The twin: the org's stages and the preset's activity types, no mapping.
     let mut twin = config.clone();
     twin.tables.clear();
     twin.preset = None;
+    twin.stages_from = None;
+    twin.stages = org_stages();
     let (_t, twin_out) = published_marts(
         &twin,
         &local(Path::new("tests/fixtures/salesforce/contract")),
@@ -207,4 +234,19 @@ fn the_pipeline_file_overrides_a_presets_column() {
     assert_eq!(reps.columns["rep_id"], "Id");
     assert_eq!(reps.path.as_deref(), Some("User"));
     assert_eq!(config.stages[0].name, "Prospecting");
+}
+
+#[test]
+fn stages_in_the_pipeline_file_win_over_the_exports() {
+    let config = Config::from_toml(
+        "sf.toml",
+        "preset = \"salesforce\"\n[[stages]]\nname = \"Open\"\nprobability = 0.5\nkind = \"open\"\n\
+         [[stages]]\nname = \"Won\"\nprobability = 1.0\nkind = \"won\"\n",
+    )
+    .unwrap();
+    assert!(config.stages_from.is_none());
+    let resolved =
+        salesops::pipeline::with_export_config(&local(Path::new(EXPORT)), &config).unwrap();
+    assert_eq!(resolved.stages.len(), 2);
+    assert_eq!(resolved.stages[0].name, "Open");
 }
