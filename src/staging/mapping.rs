@@ -326,6 +326,27 @@ fn stack(frames: Vec<DataFrame>) -> Result<DataFrame> {
     Ok(out.unwrap_or_else(DataFrame::empty))
 }
 
+/// An input as a mapping reads it: its `optional` columns (normalized)
+/// added as null where it lacks them, and, with `skip_deleted`, its
+/// `IsDeleted` rows dropped (the flag: whether there was such a column).
+fn prepared(df: &DataFrame, optional: &[String], skip_deleted: Option<bool>) -> (LazyFrame, bool) {
+    let mut lf = df.clone().lazy();
+    let missing: Vec<Expr> = optional
+        .iter()
+        .filter(|o| df.column(o).is_err())
+        .map(|o| lit(NULL).cast(DataType::String).alias(o.as_str()))
+        .collect();
+    if !missing.is_empty() {
+        lf = lf.with_columns(missing);
+    }
+    let drops = skip_deleted == Some(true) && df.column("isdeleted").is_ok();
+    if drops {
+        let deleted = crate::staging::parse::ValueType::Bool.parse(col("isdeleted"));
+        lf = lf.filter(deleted.fill_null(lit(false)).not());
+    }
+    (lf, drops)
+}
+
 /// An input with no rows and the given normalized columns: for planning on
 /// headers alone.
 fn header_frame(columns: &[String]) -> DataFrame {
@@ -378,18 +399,8 @@ fn plan(
     let mut frames = Vec::new();
     let mut after_deleted = Vec::new();
     for (name, df) in inputs {
-        let mut lf = df.clone().lazy();
-        let missing: Vec<Expr> = optional
-            .iter()
-            .filter(|o| df.column(o).is_err())
-            .map(|o| lit(NULL).cast(DataType::String).alias(o.as_str()))
-            .collect();
-        if !missing.is_empty() {
-            lf = lf.with_columns(missing);
-        }
-        if m.skip_deleted == Some(true) && df.column("isdeleted").is_ok() {
-            let deleted = crate::staging::parse::ValueType::Bool.parse(col("isdeleted"));
-            lf = lf.filter(deleted.fill_null(lit(false)).not());
+        let (lf, deleted_dropped) = prepared(&df, &optional, m.skip_deleted);
+        if deleted_dropped {
             after_deleted.push((df.lazy(), lf.clone()));
         }
         frames.push((name, lf));
@@ -698,18 +709,8 @@ pub fn stages_from_export(storage: &Storage, config: &Config) -> Result<Option<V
     for (path, bytes) in paths.iter().zip(storage.get_many(&paths)?) {
         texts.push(read::read_all_as_text(&storage.display(path), bytes)?);
     }
-    let df = stack(texts)?;
-    let mut lf = df.clone().lazy();
-    for o in &from.optional {
-        let o = normalized(o);
-        if df.column(&o).is_err() {
-            lf = lf.with_column(lit(NULL).cast(DataType::String).alias(o.as_str()));
-        }
-    }
-    if from.skip_deleted == Some(true) && df.column("isdeleted").is_ok() {
-        let deleted = crate::staging::parse::ValueType::Bool.parse(col("isdeleted"));
-        lf = lf.filter(deleted.fill_null(lit(false)).not());
-    }
+    let optional: Vec<String> = from.optional.iter().map(|o| normalized(o)).collect();
+    let (lf, _) = prepared(&stack(texts)?, &optional, from.skip_deleted);
     let field = |name: &str, text: &str| {
         sql(text)
             .map(|e| e.alias(name))

@@ -123,8 +123,17 @@ fn with_source(file: &str, mut cols: Vec<Column>, height: usize) -> Result<DataF
 
 /// CSV via the `csv` crate, which rejects ragged rows and invalid UTF-8 with
 /// the line they are on; polars' reader would pad or truncate them silently.
-/// This is a parser, the one place that walks rows in Rust.
-fn read_csv(file: &str, spec: &TableSpec, bytes: &[u8]) -> Result<DataFrame> {
+/// This is a parser, the one place that walks rows in Rust. `pick` chooses
+/// from the header the columns to keep (`None`: one the file lacks, all
+/// null). Returns the header, the kept columns as text (an empty field,
+/// quoted or not, is null: SPEC §7) and the row count.
+type CsvText = (Vec<String>, Vec<Vec<Option<String>>>, usize);
+
+fn read_csv_text(
+    file: &str,
+    bytes: &[u8],
+    pick: impl FnOnce(&[String]) -> Result<Vec<Option<usize>>>,
+) -> Result<CsvText> {
     let unreadable = |e: csv::Error| {
         let at = e
             .position()
@@ -142,12 +151,13 @@ fn read_csv(file: &str, spec: &TableSpec, bytes: &[u8]) -> Result<DataFrame> {
         .iter()
         .map(String::from)
         .collect();
-    let positions = locate_columns(file, spec, &header)?;
-    let mut values: Vec<Vec<Option<String>>> = vec![Vec::new(); spec.columns.len()];
+    let positions = pick(&header)?;
+    let mut values: Vec<Vec<Option<String>>> = vec![Vec::new(); positions.len()];
     let mut record = csv::StringRecord::new();
+    let mut height = 0;
     while reader.read_record(&mut record).map_err(unreadable)? {
+        height += 1;
         for (out, pos) in values.iter_mut().zip(&positions) {
-            // An empty field, quoted or not, is null (SPEC §7).
             out.push(
                 pos.and_then(|i| record.get(i))
                     .filter(|v| !v.is_empty())
@@ -155,7 +165,11 @@ fn read_csv(file: &str, spec: &TableSpec, bytes: &[u8]) -> Result<DataFrame> {
             );
         }
     }
-    let height = values.first().map_or(0, Vec::len);
+    Ok((header, values, height))
+}
+
+fn read_csv(file: &str, spec: &TableSpec, bytes: &[u8]) -> Result<DataFrame> {
+    let (_, values, height) = read_csv_text(file, bytes, |h| locate_columns(file, spec, h))?;
     let cols = spec
         .columns
         .iter()
@@ -165,15 +179,21 @@ fn read_csv(file: &str, spec: &TableSpec, bytes: &[u8]) -> Result<DataFrame> {
     with_source(file, cols, height)
 }
 
-fn read_parquet(file: &str, spec: &TableSpec, bytes: Bytes) -> Result<DataFrame> {
+/// A Parquet file and its column names.
+fn parquet_frame(file: &str, bytes: Bytes) -> Result<(DataFrame, Vec<String>)> {
     let df = ParquetReader::new(Cursor::new(bytes))
         .finish()
         .map_err(|e| Error::Data(format!("{file}: not a readable Parquet file: {e}")))?;
-    let header: Vec<String> = df
+    let header = df
         .get_column_names()
         .iter()
         .map(|s| s.to_string())
         .collect();
+    Ok((df, header))
+}
+
+fn read_parquet(file: &str, spec: &TableSpec, bytes: Bytes) -> Result<DataFrame> {
+    let (df, header) = parquet_frame(file, bytes)?;
     let positions = locate_columns(file, spec, &header)?;
     let height = df.height();
     let mut exprs = Vec::new();
@@ -275,31 +295,9 @@ pub fn header(storage: &Storage, path: &str, size: u64) -> Result<Vec<String>> {
 /// text form for CSV and Parquet, so one mapping serves both.
 pub fn read_all_as_text(file: &str, bytes: Bytes) -> Result<DataFrame> {
     let (cols, height) = if file.to_ascii_lowercase().ends_with(".csv") {
-        let unreadable = |e: csv::Error| {
-            let at = e
-                .position()
-                .map(|p| format!(" (line {})", p.line()))
-                .unwrap_or_default();
-            Error::Data(format!("{file}: not a readable CSV file{at}: {e}"))
-        };
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .flexible(false)
-            .from_reader(bytes.as_ref());
-        let header: Vec<String> = reader
-            .headers()
-            .map_err(unreadable)?
-            .iter()
-            .map(String::from)
-            .collect();
-        let mut values: Vec<Vec<Option<String>>> = vec![Vec::new(); header.len()];
-        let mut record = csv::StringRecord::new();
-        while reader.read_record(&mut record).map_err(unreadable)? {
-            for (i, out) in values.iter_mut().enumerate() {
-                out.push(record.get(i).filter(|v| !v.is_empty()).map(String::from));
-            }
-        }
-        let height = values.first().map_or(0, Vec::len);
+        let (header, values, height) = read_csv_text(file, bytes.as_ref(), |h| {
+            Ok((0..h.len()).map(Some).collect())
+        })?;
         let names = normalized_header(file, &header)?;
         let cols = names
             .iter()
@@ -308,14 +306,7 @@ pub fn read_all_as_text(file: &str, bytes: Bytes) -> Result<DataFrame> {
             .collect();
         (cols, height)
     } else {
-        let df = ParquetReader::new(Cursor::new(bytes))
-            .finish()
-            .map_err(|e| Error::Data(format!("{file}: not a readable Parquet file: {e}")))?;
-        let header: Vec<String> = df
-            .get_column_names()
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let (df, header) = parquet_frame(file, bytes)?;
         let names = normalized_header(file, &header)?;
         let height = df.height();
         let mut exprs = Vec::new();
