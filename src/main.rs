@@ -70,7 +70,7 @@ enum Command {
     },
     /// Print a preset (SPEC 1.2) as pipeline-file TOML, to copy and edit.
     Mapping {
-        /// The preset: salesforce.
+        /// The preset: salesforce or hubspot.
         #[arg(long)]
         preset: String,
     },

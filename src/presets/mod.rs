@@ -3,12 +3,13 @@
 //! exactly what a run uses and a pipeline file overrides any part of it.
 
 /// Every preset, by name.
-pub const NAMES: [&str; 1] = ["salesforce"];
+pub const NAMES: [&str; 2] = ["salesforce", "hubspot"];
 
 /// The preset's pipeline TOML.
 pub fn toml(name: &str) -> Option<&'static str> {
     match name {
         "salesforce" => Some(include_str!("salesforce.toml")),
+        "hubspot" => Some(include_str!("hubspot.toml")),
         _ => None,
     }
 }
