@@ -87,6 +87,10 @@ enum Command {
         /// Write every table as Parquet (default: CSV and Parquet mixed).
         #[arg(long)]
         parquet: bool,
+        /// Write the same data as another system's export: salesforce
+        /// (Data Loader CSV with API names; run it with pipelines/salesforce.toml).
+        #[arg(long)]
+        preset: Option<String>,
     },
 }
 
@@ -239,6 +243,7 @@ fn run(cli: Cli) -> Result<()> {
             scale,
             seed,
             parquet,
+            preset,
         } => {
             if scale.is_nan() || scale <= 0.0 {
                 return Err(Error::Usage(format!("--scale {scale}: must be > 0")));
@@ -250,6 +255,7 @@ fn run(cli: Cli) -> Result<()> {
                     scale,
                     seed,
                     all_parquet: parquet,
+                    preset,
                 },
             )?;
             println!("synthetic inputs written to {}", out.url());

@@ -17,8 +17,9 @@ use rand::{Rng, SeedableRng};
 use crate::error::Result;
 use crate::storage::Storage;
 
+mod salesforce;
 mod table;
-use table::Table;
+pub use table::Table;
 
 pub struct GenerateOptions {
     pub scale: f64,
@@ -26,6 +27,8 @@ pub struct GenerateOptions {
     /// Every table as Parquet (benchmarks); otherwise CSV and Parquet mixed,
     /// as exports from real systems are.
     pub all_parquet: bool,
+    /// Write the same data as another system's export (`salesforce`).
+    pub preset: Option<String>,
 }
 
 const TEAMS: [(&str, f64); 3] = [
@@ -130,7 +133,7 @@ pub fn generate(output: &Storage, opts: &GenerateOptions) -> Result<()> {
         "end_date",
     ]);
     for i in 0..n_reps {
-        let id = format!("R{:04}", i + 1);
+        let id = format!("005{:012}", i + 1);
         let team = i % TEAMS.len();
         let level = if rng.gen_bool(0.4) {
             "senior"
@@ -173,10 +176,14 @@ pub fn generate(output: &Storage, opts: &GenerateOptions) -> Result<()> {
 
     // ---- fx_rates: monthly EUR and GBP ----
     let mut fx_t = Table::new(&["currency", "rate_date", "rate_to_reporting"]);
+    // Drawn as units of the currency per dollar with four decimals, as
+    // CRMs store them; the rate is its reciprocal, written in full, so that
+    // both layouts give the same f64.
     for (cur, base) in [("EUR", 1.08), ("GBP", 1.26)] {
         for m in months(d(2022, 12, 1), end) {
             let rate: f64 = base + rng.gen_range(-0.04..0.04);
-            fx_t.push(vec![s(cur), s(m), s(format!("{rate:.4}"))]);
+            let per_dollar = ((1.0 / rate) * 1e4).round() / 1e4;
+            fx_t.push(vec![s(cur), s(m), s(1.0 / per_dollar)]);
         }
     }
 
@@ -205,7 +212,7 @@ pub fn generate(output: &Storage, opts: &GenerateOptions) -> Result<()> {
     let n_leads = (1500.0 * opts.scale).round() as usize;
     let mut leads: Vec<(String, NaiveDateTime, Option<usize>)> = Vec::new();
     for i in 0..n_leads {
-        let id = format!("L{:06}", i + 1);
+        let id = format!("00Q{:012}", i + 1);
         let created = at(
             start + Duration::days(rng.gen_range(0..(end - start).num_days())),
             &mut rng,
@@ -277,8 +284,12 @@ pub fn generate(output: &Storage, opts: &GenerateOptions) -> Result<()> {
                         opp: Option<&str>,
                         lead: Option<&str>| {
         next_activity += 1;
+        // Salesforce-style ids in every layout (Events are meetings, Tasks
+        // the rest), so a preset export and the contract-shaped one of the
+        // same seed are the same data.
+        let prefix = if kind == "meeting" { "00U" } else { "00T" };
         t.push(vec![
-            s(format!("A{next_activity:08}")),
+            s(format!("{prefix}{next_activity:012}")),
             s(rep),
             s(kind),
             s(ts(when)),
@@ -288,6 +299,7 @@ pub fn generate(output: &Storage, opts: &GenerateOptions) -> Result<()> {
         ]);
     };
     let mut n_opp = 0usize;
+    let mut converted = std::collections::BTreeSet::new();
     for r in &reps {
         for m in months(start.max(r.hire), r.end.unwrap_or(end).min(end)) {
             for _ in 0..rng.gen_range(1..6) {
@@ -296,7 +308,7 @@ pub fn generate(output: &Storage, opts: &GenerateOptions) -> Result<()> {
                     continue;
                 }
                 n_opp += 1;
-                let id = format!("O{n_opp:07}");
+                let id = format!("006{n_opp:012}");
                 let cycle = rng.gen_range(14..150);
                 let mut close = created + Duration::days(cycle);
                 let mut amount = (TEAMS[r.team].1 * rng.gen_range(0.3..2.5) / 10.0).round() * 10.0;
@@ -306,8 +318,10 @@ pub fn generate(output: &Storage, opts: &GenerateOptions) -> Result<()> {
                     3..=9 => Some("USD"),
                     _ => None,
                 };
+                // A lead converts into one opportunity at most.
                 let lead = if rng.gen_bool(0.3) && !leads.is_empty() {
-                    Some(leads[rng.gen_range(0..leads.len())].0.clone())
+                    let l = &leads[rng.gen_range(0..leads.len())].0;
+                    converted.insert(l.clone()).then(|| l.clone())
                 } else {
                     None
                 };
@@ -473,7 +487,56 @@ pub fn generate(output: &Storage, opts: &GenerateOptions) -> Result<()> {
         &mut sub_t,
     );
 
-    // ---- write ----
+    let tables = Tables {
+        reps: reps_t,
+        fx_rates: fx_t,
+        quotas: quota_t,
+        opportunities: opp_t,
+        history: hist_t,
+        corrections: corrections_t,
+        activities: act_t,
+        leads: leads_t,
+        lead_events: events_t,
+        forecast_submissions: sub_t,
+    };
+    match opts.preset.as_deref() {
+        None => write_contract(output, &tables, opts.all_parquet)?,
+        Some("salesforce") => salesforce::write(output, &tables)?,
+        Some(other) => {
+            return Err(crate::error::Error::Usage(format!(
+                "--preset {other}: the generator writes salesforce exports (or, without --preset, the contract's layout)"
+            )))
+        }
+    }
+    tracing::info!(
+        reps = tables.reps.rows.len(),
+        opportunities = tables.opportunities.rows.len(),
+        history = tables.history.rows.len(),
+        activities = tables.activities.rows.len(),
+        leads = tables.leads.rows.len(),
+        lead_events = tables.lead_events.rows.len(),
+        "Synthetic data written."
+    );
+    Ok(())
+}
+
+/// Every generated table, in the contract's columns.
+pub struct Tables {
+    pub reps: Table,
+    pub fx_rates: Table,
+    pub quotas: Table,
+    pub opportunities: Table,
+    pub history: Table,
+    /// Hand-made history corrections, one with a malformed timestamp.
+    pub corrections: Table,
+    pub activities: Table,
+    pub leads: Table,
+    pub lead_events: Table,
+    pub forecast_submissions: Table,
+}
+
+/// The layout of SPEC §1: a folder per table, CSV and Parquet mixed.
+fn write_contract(output: &Storage, t: &Tables, all_parquet: bool) -> Result<()> {
     let date = DataType::Date;
     let number = DataType::Float64;
     let instant = DataType::Datetime(TimeUnit::Microseconds, None);
@@ -491,18 +554,18 @@ pub fn generate(output: &Storage, opts: &GenerateOptions) -> Result<()> {
             output.put(&format!("{name}.csv"), table.csv(rows).into())
         }
     };
-    let p = opts.all_parquet;
+    let p = all_parquet;
     write(
-        &reps_t,
+        &t.reps,
         "reps/reps",
-        &reps_t.rows,
+        &t.reps.rows,
         p,
         &[("hire_date", date.clone()), ("end_date", date.clone())],
     )?;
     write(
-        &fx_t,
+        &t.fx_rates,
         "fx_rates/fx_rates",
-        &fx_t.rows,
+        &t.fx_rates.rows,
         p,
         &[
             ("rate_date", date.clone()),
@@ -510,9 +573,9 @@ pub fn generate(output: &Storage, opts: &GenerateOptions) -> Result<()> {
         ],
     )?;
     write(
-        &quota_t,
+        &t.quotas,
         "quotas/quotas",
-        &quota_t.rows,
+        &t.quotas.rows,
         p,
         &[("month", date.clone()), ("quota_amount", number.clone())],
     )?;
@@ -521,18 +584,18 @@ pub fn generate(output: &Storage, opts: &GenerateOptions) -> Result<()> {
         ("close_date", date.clone()),
         ("amount", number.clone()),
     ];
-    let split = opp_t.rows.len() * 2 / 3;
+    let split = t.opportunities.rows.len() * 2 / 3;
     write(
-        &opp_t,
+        &t.opportunities,
         "opportunities/part-0",
-        &opp_t.rows[..split],
+        &t.opportunities.rows[..split],
         p,
         &opp_types,
     )?;
     write(
-        &opp_t,
+        &t.opportunities,
         "opportunities/part-1",
-        &opp_t.rows[split..],
+        &t.opportunities.rows[split..],
         true,
         &opp_types,
     )?;
@@ -542,17 +605,17 @@ pub fn generate(output: &Storage, opts: &GenerateOptions) -> Result<()> {
         ("amount", number.clone()),
     ];
     write(
-        &hist_t,
+        &t.history,
         "opportunity_history/history",
-        &hist_t.rows,
+        &t.history.rows,
         true,
         &hist_types,
     )?;
     // Hand-made corrections, with a malformed timestamp: always CSV.
     write(
-        &corrections_t,
+        &t.corrections,
         "opportunity_history/corrections",
-        &corrections_t.rows,
+        &t.corrections.rows,
         false,
         &[],
     )?;
@@ -560,39 +623,39 @@ pub fn generate(output: &Storage, opts: &GenerateOptions) -> Result<()> {
         ("started_at", instant.clone()),
         ("duration_minutes", number.clone()),
     ];
-    let half = act_t.rows.len() / 2;
+    let half = t.activities.rows.len() / 2;
     write(
-        &act_t,
+        &t.activities,
         "activities/part-0",
-        &act_t.rows[..half],
+        &t.activities.rows[..half],
         true,
         &act_types,
     )?;
     write(
-        &act_t,
+        &t.activities,
         "activities/part-1",
-        &act_t.rows[half..],
+        &t.activities.rows[half..],
         true,
         &act_types,
     )?;
     write(
-        &leads_t,
+        &t.leads,
         "leads/leads",
-        &leads_t.rows,
+        &t.leads.rows,
         p,
         &[("created_at", instant.clone())],
     )?;
     write(
-        &events_t,
+        &t.lead_events,
         "lead_events/lead_events",
-        &events_t.rows,
+        &t.lead_events.rows,
         p,
         &[("occurred_at", instant.clone())],
     )?;
     write(
-        &sub_t,
+        &t.forecast_submissions,
         "forecast_submissions/submissions",
-        &sub_t.rows,
+        &t.forecast_submissions.rows,
         p,
         &[
             ("quarter_start", date),
@@ -600,15 +663,6 @@ pub fn generate(output: &Storage, opts: &GenerateOptions) -> Result<()> {
             ("amount", number),
         ],
     )?;
-    tracing::info!(
-        reps = reps_t.rows.len(),
-        opportunities = opp_t.rows.len(),
-        history = hist_t.rows.len(),
-        activities = act_t.rows.len(),
-        leads = leads_t.rows.len(),
-        lead_events = events_t.rows.len(),
-        "Synthetic data written."
-    );
     Ok(())
 }
 
@@ -638,7 +692,7 @@ fn add_bad_rows(
     opp.push(r);
     let mut r = first.clone();
     r[0] = s("O-BAD-REP");
-    r[1] = s("R9999");
+    r[1] = s("005999999999999");
     opp.push(r);
     // Its history is rejected with it (unknown_reference); a hand-made
     // correction with a US-style timestamp is unparsable.
@@ -650,7 +704,7 @@ fn add_bad_rows(
         s("2024-03-01"),
     ]);
     corrections.push(vec![
-        s("O0000001"),
+        first[0].clone(),
         s("01/02/2024 10:00"),
         s("Discovery"),
         s("100"),

@@ -229,3 +229,36 @@ pub fn check_round_trip(config: &Config, src: &Storage, out: &Storage) {
         assert!(a.equals_missing(&b), "{name} differs:\n{a}\n{b}");
     }
 }
+
+/// Two frames hold the same cells: the same columns and rows, floats within
+/// 1e-9 relative (polars may sum a group's floats in another order from one
+/// run to the next).
+pub fn assert_frames_close(what: &str, a: &DataFrame, b: &DataFrame) {
+    assert_eq!(
+        a.get_column_names(),
+        b.get_column_names(),
+        "{what}: columns"
+    );
+    assert_eq!(a.height(), b.height(), "{what}: rows\n{a}\n{b}");
+    for c in a.columns() {
+        let other = b.column(c.name()).unwrap();
+        if c.dtype().is_float() {
+            let (x, y) = (c.f64().unwrap(), other.f64().unwrap());
+            for (i, (x, y)) in x.iter().zip(y.iter()).enumerate() {
+                let ok = match (x, y) {
+                    (Some(x), Some(y)) => (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0),
+                    (None, None) => true,
+                    _ => false,
+                };
+                assert!(ok, "{what}: {} row {i}: {x:?} vs {y:?}", c.name());
+            }
+        } else {
+            assert!(
+                c.as_materialized_series()
+                    .equals_missing(other.as_materialized_series()),
+                "{what}: column {} differs",
+                c.name()
+            );
+        }
+    }
+}

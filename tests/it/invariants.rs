@@ -42,6 +42,7 @@ fn marts_agree_with_each_other_on_generated_data() {
             scale: 0.3,
             seed: 11,
             all_parquet: false,
+            preset: None,
         },
     )
     .unwrap();
@@ -156,6 +157,7 @@ fn the_shipped_sample_data_is_what_generate_makes() {
             scale: 1.0,
             seed: 42,
             all_parquet: false,
+            preset: None,
         },
     )
     .unwrap();

@@ -322,3 +322,45 @@ fn a_hubspot_export_as_csv_and_as_a_lake_copy_gives_the_marts_of_its_twin() {
         }
     }
 }
+
+/// `generate --preset salesforce` writes the data of `generate` with the
+/// same seed as a Salesforce export: read through pipelines/salesforce.toml
+/// it gives every mart, every cell, of the contract-shaped data.
+#[test]
+fn a_generated_salesforce_export_gives_the_marts_of_the_same_data_in_the_contract_shape() {
+    use salesops::generate::{generate, GenerateOptions};
+    let options = |preset: Option<&str>| GenerateOptions {
+        scale: 0.2,
+        seed: 7,
+        all_parquet: false,
+        preset: preset.map(String::from),
+    };
+    let contract_dir = tempfile::tempdir().unwrap();
+    let contract = local(contract_dir.path());
+    generate(&contract, &options(None)).unwrap();
+    let sf_dir = tempfile::tempdir().unwrap();
+    let sf = local(sf_dir.path());
+    generate(&sf, &options(Some("salesforce"))).unwrap();
+    assert!(sf_dir.path().join("Opportunity.csv").exists());
+
+    let pipeline = Config::from_file("pipelines/salesforce.toml").unwrap();
+    let as_of = "2025-11-15";
+    let run = |config: &Config, source: &Storage| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = local(dir.path());
+        run_into(config, source, &out, as_of, false).unwrap_or_else(|e| panic!("{}", e.report()));
+        (dir, out)
+    };
+    let (_a, from_contract) = run(&Config::default(), &contract);
+    let (_b, from_salesforce) = run(&pipeline, &sf);
+    for name in MARTS {
+        let expected = mart(&from_contract, name);
+        assert!(expected.height() > 0, "{name} is empty");
+        super::harness::assert_frames_close(name, &mart(&from_salesforce, name), &expected);
+    }
+    // The same rows were rejected, for the same reasons.
+    let (a, b) = (published(&from_contract), published(&from_salesforce));
+    for (table, stats) in &a.tables {
+        assert_eq!(stats.reasons, b.tables[table].reasons, "{table}");
+    }
+}
