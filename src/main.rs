@@ -87,8 +87,9 @@ enum Command {
         /// Write every table as Parquet (default: CSV and Parquet mixed).
         #[arg(long)]
         parquet: bool,
-        /// Write the same data as another system's export: salesforce
-        /// (Data Loader CSV with API names; run it with pipelines/salesforce.toml).
+        /// Write the same data as another system's export: salesforce (Data
+        /// Loader CSV with API names) or hubspot (internal property names); run
+        /// it with pipelines/salesforce.toml or pipelines/hubspot.toml.
         #[arg(long)]
         preset: Option<String>,
     },

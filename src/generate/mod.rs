@@ -17,6 +17,7 @@ use rand::{Rng, SeedableRng};
 use crate::error::Result;
 use crate::storage::Storage;
 
+mod hubspot;
 mod salesforce;
 mod table;
 pub use table::Table;
@@ -27,7 +28,7 @@ pub struct GenerateOptions {
     /// Every table as Parquet (benchmarks); otherwise CSV and Parquet mixed,
     /// as exports from real systems are.
     pub all_parquet: bool,
-    /// Write the same data as another system's export (`salesforce`).
+    /// Write the same data as another system's export (`salesforce`, `hubspot`).
     pub preset: Option<String>,
 }
 
@@ -502,9 +503,11 @@ pub fn generate(output: &Storage, opts: &GenerateOptions) -> Result<()> {
     match opts.preset.as_deref() {
         None => write_contract(output, &tables, opts.all_parquet)?,
         Some("salesforce") => salesforce::write(output, &tables)?,
+        Some("hubspot") => hubspot::write(output, &tables)?,
         Some(other) => {
             return Err(crate::error::Error::Usage(format!(
-                "--preset {other}: the generator writes salesforce exports (or, without --preset, the contract's layout)"
+                "--preset {other}: the generator writes salesforce or hubspot exports \
+                 (or, without --preset, the contract's layout)"
             )))
         }
     }

@@ -7,27 +7,14 @@
 
 use std::collections::BTreeMap;
 
+use super::table::exported_at as at;
 use super::{Table, Tables};
 use crate::config::{default_stages, StageKind};
 use crate::error::Result;
 use crate::storage::Storage;
 
-fn column<'a>(t: &'a Table, row: &'a [Option<String>], name: &str) -> Option<&'a str> {
-    let i = t
-        .columns
-        .iter()
-        .position(|c| *c == name)
-        .unwrap_or_else(|| panic!("generated tables have `{name}`"));
-    row[i].as_deref()
-}
-
 fn text(v: Option<&str>) -> Option<String> {
     v.map(String::from)
-}
-
-/// A date as Salesforce exports a datetime: UTC, milliseconds.
-fn at(date: Option<&str>, time: &str) -> Option<String> {
-    date.map(|d| format!("{d}T{time}.000Z"))
 }
 
 /// `email` -> `Email`, `internal_meeting` -> `Internal_meeting`: the preset
@@ -52,10 +39,6 @@ fn deal_type(v: Option<&str>) -> Option<String> {
     )
 }
 
-fn put(output: &Storage, name: &str, t: &Table) -> Result<()> {
-    output.put(name, t.csv(&t.rows).into())
-}
-
 pub fn write(output: &Storage, t: &Tables) -> Result<()> {
     let f = |v: bool| Some(v.to_string());
 
@@ -70,7 +53,7 @@ pub fn write(output: &Storage, t: &Tables) -> Result<()> {
         "Level__c",
     ]);
     for r in &t.reps.rows {
-        let c = |n| column(&t.reps, r, n);
+        let c = |n| t.reps.value(r, n);
         let end = c("end_date");
         users.push(vec![
             text(c("rep_id")),
@@ -83,11 +66,11 @@ pub fn write(output: &Storage, t: &Tables) -> Result<()> {
             text(c("level")),
         ]);
     }
-    put(output, "User.csv", &users)?;
+    users.put_csv(output, "User.csv")?;
 
     let mut quotas = Table::new(&["Id", "QuotaOwnerId", "StartDate", "QuotaAmount"]);
     for (i, r) in t.quotas.rows.iter().enumerate() {
-        let c = |n| column(&t.quotas, r, n);
+        let c = |n| t.quotas.value(r, n);
         quotas.push(vec![
             Some(format!("0J9{:012}", i + 1)),
             text(c("rep_id")),
@@ -95,13 +78,13 @@ pub fn write(output: &Storage, t: &Tables) -> Result<()> {
             text(c("quota_amount")),
         ]);
     }
-    put(output, "ForecastingQuota.csv", &quotas)?;
+    quotas.put_csv(output, "ForecastingQuota.csv")?;
 
     // Salesforce stores units of the currency per unit of the corporate
     // currency; the generator drew those with four decimals.
     let mut rates = Table::new(&["Id", "IsoCode", "StartDate", "ConversionRate"]);
     for (i, r) in t.fx_rates.rows.iter().enumerate() {
-        let c = |n| column(&t.fx_rates, r, n);
+        let c = |n| t.fx_rates.value(r, n);
         let rate: f64 = c("rate_to_reporting")
             .and_then(|v| v.parse().ok())
             .expect("generated rates are numbers");
@@ -113,7 +96,7 @@ pub fn write(output: &Storage, t: &Tables) -> Result<()> {
             Some(format!("{per_unit:.4}")),
         ]);
     }
-    put(output, "DatedConversionRate.csv", &rates)?;
+    rates.put_csv(output, "DatedConversionRate.csv")?;
 
     let mut stages = Table::new(&[
         "Id",
@@ -137,7 +120,7 @@ pub fn write(output: &Storage, t: &Tables) -> Result<()> {
             Some((i + 1).to_string()),
         ]);
     }
-    put(output, "OpportunityStage.csv", &stages)?;
+    stages.put_csv(output, "OpportunityStage.csv")?;
 
     let mut opportunities = Table::new(&[
         "Id",
@@ -154,7 +137,7 @@ pub fn write(output: &Storage, t: &Tables) -> Result<()> {
     // A lead converts into one opportunity: the first that names it.
     let mut converted: BTreeMap<&str, &str> = BTreeMap::new();
     for r in &t.opportunities.rows {
-        let c = |n| column(&t.opportunities, r, n);
+        let c = |n| t.opportunities.value(r, n);
         if let (Some(lead), Some(id)) = (c("lead_id"), c("opportunity_id")) {
             converted.entry(lead).or_insert(id);
         }
@@ -171,7 +154,7 @@ pub fn write(output: &Storage, t: &Tables) -> Result<()> {
             f(false),
         ]);
     }
-    put(output, "Opportunity.csv", &opportunities)?;
+    opportunities.put_csv(output, "Opportunity.csv")?;
 
     let mut history = Table::new(&[
         "Id",
@@ -190,7 +173,7 @@ pub fn write(output: &Storage, t: &Tables) -> Result<()> {
         .chain(t.corrections.rows.iter().map(|r| (&t.corrections, r)))
         .enumerate()
     {
-        let c = |n| column(table, r, n);
+        let c = |n| table.value(r, n);
         history.push(vec![
             Some(format!("008{:012}", i + 1)),
             text(c("opportunity_id")),
@@ -201,7 +184,7 @@ pub fn write(output: &Storage, t: &Tables) -> Result<()> {
             f(false),
         ]);
     }
-    put(output, "OpportunityHistory.csv", &history)?;
+    history.put_csv(output, "OpportunityHistory.csv")?;
 
     let mut tasks = Table::new(&[
         "Id",
@@ -223,7 +206,7 @@ pub fn write(output: &Storage, t: &Tables) -> Result<()> {
         "IsDeleted",
     ]);
     for r in &t.activities.rows {
-        let c = |n| column(&t.activities, r, n);
+        let c = |n| t.activities.value(r, n);
         let minutes: Option<f64> = c("duration_minutes").and_then(|m| m.parse().ok());
         if c("activity_type") == Some("meeting") {
             events.push(vec![
@@ -248,8 +231,8 @@ pub fn write(output: &Storage, t: &Tables) -> Result<()> {
             ]);
         }
     }
-    put(output, "Task.csv", &tasks)?;
-    put(output, "Event.csv", &events)?;
+    tasks.put_csv(output, "Task.csv")?;
+    events.put_csv(output, "Event.csv")?;
 
     let mut leads = Table::new(&[
         "Id",
@@ -262,7 +245,7 @@ pub fn write(output: &Storage, t: &Tables) -> Result<()> {
         "IsDeleted",
     ]);
     for r in &t.leads.rows {
-        let c = |n| column(&t.leads, r, n);
+        let c = |n| t.leads.value(r, n);
         leads.push(vec![
             text(c("lead_id")),
             text(c("created_at")),
@@ -277,12 +260,10 @@ pub fn write(output: &Storage, t: &Tables) -> Result<()> {
             f(false),
         ]);
     }
-    put(output, "Lead.csv", &leads)?;
+    leads.put_csv(output, "Lead.csv")?;
 
-    put(output, "lead_events/lead_events.csv", &t.lead_events)?;
-    put(
-        output,
-        "forecast_submissions/submissions.csv",
-        &t.forecast_submissions,
-    )
+    t.lead_events
+        .put_csv(output, "lead_events/lead_events.csv")?;
+    t.forecast_submissions
+        .put_csv(output, "forecast_submissions/submissions.csv")
 }

@@ -20,6 +20,21 @@ impl Table {
         }
     }
 
+    /// A row's value in the named column.
+    pub fn value<'a>(&self, row: &'a [Option<String>], name: &str) -> Option<&'a str> {
+        let i = self
+            .columns
+            .iter()
+            .position(|c| *c == name)
+            .unwrap_or_else(|| panic!("generated tables have `{name}`"));
+        row[i].as_deref()
+    }
+
+    /// Writes every row as `<name>` (CSV).
+    pub fn put_csv(&self, output: &crate::storage::Storage, name: &str) -> Result<()> {
+        output.put(name, self.csv(&self.rows).into())
+    }
+
     pub fn push(&mut self, row: Vec<Option<String>>) {
         debug_assert_eq!(row.len(), self.columns.len());
         self.rows.push(row);
@@ -80,4 +95,9 @@ impl Table {
         let mut df = df.lazy().with_columns(casts).collect()?;
         parquet_bytes(&mut df)
     }
+}
+
+/// A date as CRMs export a datetime: UTC, milliseconds.
+pub fn exported_at(date: Option<&str>, time: &str) -> Option<String> {
+    date.map(|d| format!("{d}T{time}.000Z"))
 }
