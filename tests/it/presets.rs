@@ -24,6 +24,8 @@ use polars::prelude::*;
 use salesops::config::{Config, Stage, StageKind};
 use salesops::storage::Storage;
 
+use salesops::publish::Manifest;
+
 use super::harness::{local, mart, published, run_into, MARTS};
 
 const EXPORT: &str = "tests/fixtures/salesforce/export";
@@ -124,6 +126,41 @@ fn published_marts(config: &Config, source: &Storage) -> (tempfile::TempDir, Sto
     (dir, out)
 }
 
+/// A preset fixture's export (`<fixture>/export`), read as CSV and as a
+/// lake copy, gives every mart of its hand-converted twin
+/// (`<fixture>/contract`, run with `stages`, the export's own stages read
+/// by hand, and no mapping). Returns the manifests of the two runs.
+fn check_against_twin(fixture: &str, stages: Vec<Stage>, numbers: &[&str]) -> [Manifest; 2] {
+    let export = format!("{fixture}/export");
+    let config = Config::from_file(&format!("{export}/pipeline.toml")).unwrap();
+    let resolved =
+        salesops::pipeline::with_export_config(&local(Path::new(&export)), &config).unwrap();
+    assert_eq!(resolved.stages, stages);
+    let mut twin = config.clone();
+    twin.tables.clear();
+    twin.preset = None;
+    twin.stages_from = None;
+    twin.stages = stages;
+    let (_t, twin_out) = published_marts(&twin, &local(Path::new(&format!("{fixture}/contract"))));
+    let (_c, csv_out) = published_marts(&config, &local(Path::new(&export)));
+    let lake_dir = tempfile::tempdir().unwrap();
+    let lake = local(lake_dir.path());
+    write_lake_copy(Path::new(&export), &lake, numbers);
+    let (_l, lake_out) = published_marts(&config, &lake);
+    for name in MARTS {
+        let expected = mart(&twin_out, name);
+        assert!(expected.height() > 0, "{name} is empty");
+        for (how, out) in [("CSV", &csv_out), ("lake copy", &lake_out)] {
+            let got = mart(out, name);
+            assert!(
+                got.equals_missing(&expected),
+                "{name} from the {how} differs:\n{got}\n{expected}"
+            );
+        }
+    }
+    [published(&csv_out), published(&lake_out)]
+}
+
 /// OpportunityStage of the fixture, read by hand: in SortOrder, with
 /// DefaultProbability / 100, won when IsWon, lost when IsClosed.
 fn org_stages() -> Vec<Stage> {
@@ -144,26 +181,9 @@ fn org_stages() -> Vec<Stage> {
 
 #[test]
 fn a_salesforce_export_as_csv_and_as_a_lake_copy_gives_the_marts_of_its_twin() {
-    let config = Config::from_file(&format!("{EXPORT}/pipeline.toml")).unwrap();
-    let resolved =
-        salesops::pipeline::with_export_config(&local(Path::new(EXPORT)), &config).unwrap();
-    assert_eq!(resolved.stages, org_stages());
-    // The twin: the org's stages and the preset's activity types, no mapping.
-    let mut twin = config.clone();
-    twin.tables.clear();
-    twin.preset = None;
-    twin.stages_from = None;
-    twin.stages = org_stages();
-    let (_t, twin_out) = published_marts(
-        &twin,
-        &local(Path::new("tests/fixtures/salesforce/contract")),
-    );
-    let (_c, csv_out) = published_marts(&config, &local(Path::new(EXPORT)));
-    let lake_dir = tempfile::tempdir().unwrap();
-    let lake = local(lake_dir.path());
-    write_lake_copy(
-        Path::new(EXPORT),
-        &lake,
+    let manifests = check_against_twin(
+        "tests/fixtures/salesforce",
+        org_stages(),
         &[
             "Amount",
             "QuotaAmount",
@@ -174,20 +194,7 @@ fn a_salesforce_export_as_csv_and_as_a_lake_copy_gives_the_marts_of_its_twin() {
             "SortOrder",
         ],
     );
-    let (_l, lake_out) = published_marts(&config, &lake);
-    for name in MARTS {
-        let expected = mart(&twin_out, name);
-        assert!(expected.height() > 0, "{name} is empty");
-        for (how, out) in [("CSV", &csv_out), ("lake copy", &lake_out)] {
-            let got = mart(out, name);
-            assert!(
-                got.equals_missing(&expected),
-                "{name} from the {how} differs:\n{got}\n{expected}"
-            );
-        }
-    }
-    for out in [&csv_out, &lake_out] {
-        let m = published(out);
+    for m in &manifests {
         let t = &m.tables;
         // IsDeleted rows: one Opportunity and one Lead (read by the
         // opportunities query), and one of each other object that has them.
@@ -254,8 +261,6 @@ fn stages_in_the_pipeline_file_win_over_the_exports() {
     assert_eq!(resolved.stages[0].name, "Open");
 }
 
-const HUBSPOT: &str = "tests/fixtures/hubspot/export";
-
 /// The pipeline stages of the HubSpot fixture, read by hand: in
 /// display_order; closed with probability 1 won, closed otherwise lost.
 fn hubspot_stages() -> Vec<Stage> {
@@ -283,38 +288,12 @@ fn hubspot_stages() -> Vec<Stage> {
 /// contact without createdate is no lead; the stages from pipeline_stages.
 #[test]
 fn a_hubspot_export_as_csv_and_as_a_lake_copy_gives_the_marts_of_its_twin() {
-    let config = Config::from_file(&format!("{HUBSPOT}/pipeline.toml")).unwrap();
-    let resolved =
-        salesops::pipeline::with_export_config(&local(Path::new(HUBSPOT)), &config).unwrap();
-    assert_eq!(resolved.stages, hubspot_stages());
-    let mut twin = config.clone();
-    twin.tables.clear();
-    twin.preset = None;
-    twin.stages_from = None;
-    twin.stages = hubspot_stages();
-    let (_t, twin_out) =
-        published_marts(&twin, &local(Path::new("tests/fixtures/hubspot/contract")));
-    let (_c, csv_out) = published_marts(&config, &local(Path::new(HUBSPOT)));
-    let lake_dir = tempfile::tempdir().unwrap();
-    let lake = local(lake_dir.path());
-    write_lake_copy(
-        Path::new(HUBSPOT),
-        &lake,
+    let manifests = check_against_twin(
+        "tests/fixtures/hubspot",
+        hubspot_stages(),
         &["amount", "hs_call_duration", "probability", "display_order"],
     );
-    let (_l, lake_out) = published_marts(&config, &lake);
-    for name in MARTS {
-        let expected = mart(&twin_out, name);
-        for (how, out) in [("CSV", &csv_out), ("lake copy", &lake_out)] {
-            let got = mart(out, name);
-            assert!(
-                got.equals_missing(&expected),
-                "{name} from the {how} differs:\n{got}\n{expected}"
-            );
-        }
-    }
-    for out in [&csv_out, &lake_out] {
-        let m = published(out);
+    for m in &manifests {
         assert_eq!(m.tables["opportunities"].rows_filtered, 1);
         assert_eq!(m.tables["leads"].rows_filtered, 1);
         for (table, stats) in &m.tables {
@@ -323,36 +302,40 @@ fn a_hubspot_export_as_csv_and_as_a_lake_copy_gives_the_marts_of_its_twin() {
     }
 }
 
+/// The data `generate` makes (scale 0.2, seed 7) in the contract's shape
+/// and as `preset`'s export, published by the default pipeline and by
+/// `pipelines/<preset>.toml`.
+fn generated_runs(preset: &str) -> [(tempfile::TempDir, Storage); 2] {
+    use salesops::generate::{generate, GenerateOptions};
+    let publish = |preset: Option<&str>, config: &Config| {
+        let src_dir = tempfile::tempdir().unwrap();
+        let src = local(src_dir.path());
+        let options = GenerateOptions {
+            scale: 0.2,
+            seed: 7,
+            all_parquet: false,
+            preset: preset.map(String::from),
+        };
+        generate(&src, &options).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let out = local(dir.path());
+        run_into(config, &src, &out, "2025-11-15", false)
+            .unwrap_or_else(|e| panic!("{}", e.report()));
+        (dir, out)
+    };
+    let pipeline = Config::from_file(&format!("pipelines/{preset}.toml")).unwrap();
+    [
+        publish(None, &Config::default()),
+        publish(Some(preset), &pipeline),
+    ]
+}
+
 /// `generate --preset salesforce` writes the data of `generate` with the
 /// same seed as a Salesforce export: read through pipelines/salesforce.toml
 /// it gives every mart, every cell, of the contract-shaped data.
 #[test]
 fn a_generated_salesforce_export_gives_the_marts_of_the_same_data_in_the_contract_shape() {
-    use salesops::generate::{generate, GenerateOptions};
-    let options = |preset: Option<&str>| GenerateOptions {
-        scale: 0.2,
-        seed: 7,
-        all_parquet: false,
-        preset: preset.map(String::from),
-    };
-    let contract_dir = tempfile::tempdir().unwrap();
-    let contract = local(contract_dir.path());
-    generate(&contract, &options(None)).unwrap();
-    let sf_dir = tempfile::tempdir().unwrap();
-    let sf = local(sf_dir.path());
-    generate(&sf, &options(Some("salesforce"))).unwrap();
-    assert!(sf_dir.path().join("Opportunity.csv").exists());
-
-    let pipeline = Config::from_file("pipelines/salesforce.toml").unwrap();
-    let as_of = "2025-11-15";
-    let run = |config: &Config, source: &Storage| {
-        let dir = tempfile::tempdir().unwrap();
-        let out = local(dir.path());
-        run_into(config, source, &out, as_of, false).unwrap_or_else(|e| panic!("{}", e.report()));
-        (dir, out)
-    };
-    let (_a, from_contract) = run(&Config::default(), &contract);
-    let (_b, from_salesforce) = run(&pipeline, &sf);
+    let [(_a, from_contract), (_b, from_salesforce)] = generated_runs("salesforce");
     for name in MARTS {
         let expected = mart(&from_contract, name);
         assert!(expected.height() > 0, "{name} is empty");
@@ -371,31 +354,7 @@ fn a_generated_salesforce_export_gives_the_marts_of_the_same_data_in_the_contrac
 /// and column that does not is the same, cell for cell.
 #[test]
 fn a_generated_hubspot_export_gives_the_marts_that_do_not_read_history() {
-    use salesops::generate::{generate, GenerateOptions};
-    let options = |preset: Option<&str>| GenerateOptions {
-        scale: 0.2,
-        seed: 7,
-        all_parquet: false,
-        preset: preset.map(String::from),
-    };
-    let contract_dir = tempfile::tempdir().unwrap();
-    let contract = local(contract_dir.path());
-    generate(&contract, &options(None)).unwrap();
-    let hs_dir = tempfile::tempdir().unwrap();
-    let hs = local(hs_dir.path());
-    generate(&hs, &options(Some("hubspot"))).unwrap();
-    assert!(hs_dir.path().join("deals.csv").exists());
-
-    let pipeline = Config::from_file("pipelines/hubspot.toml").unwrap();
-    let run = |config: &Config, source: &Storage| {
-        let dir = tempfile::tempdir().unwrap();
-        let out = local(dir.path());
-        run_into(config, source, &out, "2025-11-15", false)
-            .unwrap_or_else(|e| panic!("{}", e.report()));
-        (dir, out)
-    };
-    let (_a, from_contract) = run(&Config::default(), &contract);
-    let (_b, from_hubspot) = run(&pipeline, &hs);
+    let [(_a, from_contract), (_b, from_hubspot)] = generated_runs("hubspot");
     for name in ["commissions_monthly", "lead_scores"] {
         let expected = mart(&from_contract, name);
         assert!(expected.height() > 0, "{name} is empty");
