@@ -17,7 +17,7 @@ fn text(v: Option<&str>) -> Option<String> {
     v.map(String::from)
 }
 
-pub fn write(output: &Storage, t: &Tables) -> Result<()> {
+pub fn write(output: &Storage, t: &Tables, parquet: bool) -> Result<()> {
     let f = |v: bool| Some(v.to_string());
 
     // `level` is no HubSpot property: this portal has a custom one, which
@@ -50,7 +50,7 @@ pub fn write(output: &Storage, t: &Tables) -> Result<()> {
             text(c("level")),
         ]);
     }
-    owners.put_csv(output, "owners.csv")?;
+    owners.put_export(output, "owners", parquet)?;
 
     let mut deals = Table::new(&[
         "hs_object_id",
@@ -83,7 +83,7 @@ pub fn write(output: &Storage, t: &Tables) -> Result<()> {
             text(c("lead_id")),
         ]);
     }
-    deals.put_csv(output, "deals.csv")?;
+    deals.put_export(output, "deals", parquet)?;
 
     let mut history = Table::new(&["deal_id", "value", "timestamp"]);
     for (table, r) in t
@@ -100,7 +100,7 @@ pub fn write(output: &Storage, t: &Tables) -> Result<()> {
             text(c("changed_at")),
         ]);
     }
-    history.put_csv(output, "deal_stage_history.csv")?;
+    history.put_export(output, "deal_stage_history", parquet)?;
 
     let mut engagements = Table::new(&[
         "hs_object_id",
@@ -124,7 +124,7 @@ pub fn write(output: &Storage, t: &Tables) -> Result<()> {
             text(c("lead_id")),
         ]);
     }
-    engagements.put_csv(output, "engagements.csv")?;
+    engagements.put_export(output, "engagements", parquet)?;
 
     // The lead flags are custom contact properties here, taken by name.
     let mut contacts = Table::new(&[
@@ -146,7 +146,7 @@ pub fn write(output: &Storage, t: &Tables) -> Result<()> {
             text(c("data_inaccurate")),
         ]);
     }
-    contacts.put_csv(output, "contacts.csv")?;
+    contacts.put_export(output, "contacts", parquet)?;
 
     let mut stages = Table::new(&[
         "stage_id",
@@ -164,12 +164,13 @@ pub fn write(output: &Storage, t: &Tables) -> Result<()> {
             Some(i.to_string()),
         ]);
     }
-    stages.put_csv(output, "pipeline_stages.csv")?;
+    stages.put_export(output, "pipeline_stages", parquet)?;
 
-    t.quotas.put_csv(output, "quotas/quotas.csv")?;
-    t.fx_rates.put_csv(output, "fx_rates/fx_rates.csv")?;
+    t.quotas.put_export(output, "quotas/quotas", parquet)?;
+    t.fx_rates
+        .put_export(output, "fx_rates/fx_rates", parquet)?;
     t.lead_events
-        .put_csv(output, "lead_events/lead_events.csv")?;
+        .put_export(output, "lead_events/lead_events", parquet)?;
     t.forecast_submissions
-        .put_csv(output, "forecast_submissions/submissions.csv")
+        .put_export(output, "forecast_submissions/submissions", parquet)
 }

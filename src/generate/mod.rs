@@ -502,8 +502,8 @@ pub fn generate(output: &Storage, opts: &GenerateOptions) -> Result<()> {
     };
     match opts.preset.as_deref() {
         None => write_contract(output, &tables, opts.all_parquet)?,
-        Some("salesforce") => salesforce::write(output, &tables)?,
-        Some("hubspot") => hubspot::write(output, &tables)?,
+        Some("salesforce") => salesforce::write(output, &tables, opts.all_parquet)?,
+        Some("hubspot") => hubspot::write(output, &tables, opts.all_parquet)?,
         Some(other) => {
             return Err(crate::error::Error::Usage(format!(
                 "--preset {other}: the generator writes salesforce or hubspot exports \

@@ -39,7 +39,7 @@ fn deal_type(v: Option<&str>) -> Option<String> {
     )
 }
 
-pub fn write(output: &Storage, t: &Tables) -> Result<()> {
+pub fn write(output: &Storage, t: &Tables, parquet: bool) -> Result<()> {
     let f = |v: bool| Some(v.to_string());
 
     let mut users = Table::new(&[
@@ -66,7 +66,7 @@ pub fn write(output: &Storage, t: &Tables) -> Result<()> {
             text(c("level")),
         ]);
     }
-    users.put_csv(output, "User.csv")?;
+    users.put_export(output, "User", parquet)?;
 
     let mut quotas = Table::new(&["Id", "QuotaOwnerId", "StartDate", "QuotaAmount"]);
     for (i, r) in t.quotas.rows.iter().enumerate() {
@@ -78,7 +78,7 @@ pub fn write(output: &Storage, t: &Tables) -> Result<()> {
             text(c("quota_amount")),
         ]);
     }
-    quotas.put_csv(output, "ForecastingQuota.csv")?;
+    quotas.put_export(output, "ForecastingQuota", parquet)?;
 
     // Salesforce stores units of the currency per unit of the corporate
     // currency; the generator drew those with four decimals.
@@ -96,7 +96,7 @@ pub fn write(output: &Storage, t: &Tables) -> Result<()> {
             Some(format!("{per_unit:.4}")),
         ]);
     }
-    rates.put_csv(output, "DatedConversionRate.csv")?;
+    rates.put_export(output, "DatedConversionRate", parquet)?;
 
     let mut stages = Table::new(&[
         "Id",
@@ -120,7 +120,7 @@ pub fn write(output: &Storage, t: &Tables) -> Result<()> {
             Some((i + 1).to_string()),
         ]);
     }
-    stages.put_csv(output, "OpportunityStage.csv")?;
+    stages.put_export(output, "OpportunityStage", parquet)?;
 
     let mut opportunities = Table::new(&[
         "Id",
@@ -154,7 +154,7 @@ pub fn write(output: &Storage, t: &Tables) -> Result<()> {
             f(false),
         ]);
     }
-    opportunities.put_csv(output, "Opportunity.csv")?;
+    opportunities.put_export(output, "Opportunity", parquet)?;
 
     let mut history = Table::new(&[
         "Id",
@@ -184,7 +184,7 @@ pub fn write(output: &Storage, t: &Tables) -> Result<()> {
             f(false),
         ]);
     }
-    history.put_csv(output, "OpportunityHistory.csv")?;
+    history.put_export(output, "OpportunityHistory", parquet)?;
 
     let mut tasks = Table::new(&[
         "Id",
@@ -231,8 +231,8 @@ pub fn write(output: &Storage, t: &Tables) -> Result<()> {
             ]);
         }
     }
-    tasks.put_csv(output, "Task.csv")?;
-    events.put_csv(output, "Event.csv")?;
+    tasks.put_export(output, "Task", parquet)?;
+    events.put_export(output, "Event", parquet)?;
 
     let mut leads = Table::new(&[
         "Id",
@@ -260,10 +260,10 @@ pub fn write(output: &Storage, t: &Tables) -> Result<()> {
             f(false),
         ]);
     }
-    leads.put_csv(output, "Lead.csv")?;
+    leads.put_export(output, "Lead", parquet)?;
 
     t.lead_events
-        .put_csv(output, "lead_events/lead_events.csv")?;
+        .put_export(output, "lead_events/lead_events", parquet)?;
     t.forecast_submissions
-        .put_csv(output, "forecast_submissions/submissions.csv")
+        .put_export(output, "forecast_submissions/submissions", parquet)
 }

@@ -30,9 +30,22 @@ impl Table {
         row[i].as_deref()
     }
 
-    /// Writes every row as `<name>` (CSV).
-    pub fn put_csv(&self, output: &crate::storage::Storage, name: &str) -> Result<()> {
-        output.put(name, self.csv(&self.rows).into())
+    /// Writes every row as `<name>.csv`, or as `<name>.parquet` with text
+    /// columns (an export's own types are not known).
+    pub fn put_export(
+        &self,
+        output: &crate::storage::Storage,
+        name: &str,
+        parquet: bool,
+    ) -> Result<()> {
+        if parquet {
+            output.put(
+                &format!("{name}.parquet"),
+                self.parquet(&self.rows, &[])?.into(),
+            )
+        } else {
+            output.put(&format!("{name}.csv"), self.csv(&self.rows).into())
+        }
     }
 
     pub fn push(&mut self, row: Vec<Option<String>>) {

@@ -304,8 +304,8 @@ fn a_hubspot_export_as_csv_and_as_a_lake_copy_gives_the_marts_of_its_twin() {
 
 /// The data `generate` makes (scale 0.2, seed 7) in the contract's shape
 /// and as `preset`'s export, published by the default pipeline and by
-/// `pipelines/<preset>.toml`.
-fn generated_runs(preset: &str) -> [(tempfile::TempDir, Storage); 2] {
+/// `pipelines/<preset>.toml`; all Parquet with `parquet`.
+fn generated_runs(preset: &str, parquet: bool) -> [(tempfile::TempDir, Storage); 2] {
     use salesops::generate::{generate, GenerateOptions};
     let publish = |preset: Option<&str>, config: &Config| {
         let src_dir = tempfile::tempdir().unwrap();
@@ -313,7 +313,7 @@ fn generated_runs(preset: &str) -> [(tempfile::TempDir, Storage); 2] {
         let options = GenerateOptions {
             scale: 0.2,
             seed: 7,
-            all_parquet: false,
+            all_parquet: parquet,
             preset: preset.map(String::from),
         };
         generate(&src, &options).unwrap();
@@ -335,7 +335,14 @@ fn generated_runs(preset: &str) -> [(tempfile::TempDir, Storage); 2] {
 /// it gives every mart, every cell, of the contract-shaped data.
 #[test]
 fn a_generated_salesforce_export_gives_the_marts_of_the_same_data_in_the_contract_shape() {
-    let [(_a, from_contract), (_b, from_salesforce)] = generated_runs("salesforce");
+    // Data Loader CSV, and the same objects as Parquet.
+    for parquet in [false, true] {
+        check_generated_salesforce(parquet);
+    }
+}
+
+fn check_generated_salesforce(parquet: bool) {
+    let [(_a, from_contract), (_b, from_salesforce)] = generated_runs("salesforce", parquet);
     for name in MARTS {
         let expected = mart(&from_contract, name);
         assert!(expected.height() > 0, "{name} is empty");
@@ -354,7 +361,7 @@ fn a_generated_salesforce_export_gives_the_marts_of_the_same_data_in_the_contrac
 /// and column that does not is the same, cell for cell.
 #[test]
 fn a_generated_hubspot_export_gives_the_marts_that_do_not_read_history() {
-    let [(_a, from_contract), (_b, from_hubspot)] = generated_runs("hubspot");
+    let [(_a, from_contract), (_b, from_hubspot)] = generated_runs("hubspot", false);
     for name in ["commissions_monthly", "lead_scores"] {
         let expected = mart(&from_contract, name);
         assert!(expected.height() > 0, "{name} is empty");
