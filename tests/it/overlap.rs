@@ -354,6 +354,7 @@ fn two_processes_racing_on_a_local_folder_always_leave_one_complete_run() {
         }
     }
     // Both processes read the pointer long before either replaces it.
+    eprintln!("local folder: {conflicts} conflicts in {trials} trials");
     assert!(
         conflicts >= trials / 2,
         "{conflicts} conflicts in {trials} trials"
@@ -384,6 +385,7 @@ fn two_runs_racing_on_an_s3_server_always_leave_one_complete_run() {
         let outcomes = race(&out, &config, &source, &runs);
         conflicts += check_outcomes(&out, outcomes);
     }
+    eprintln!("S3: {conflicts} conflicts in {trials} trials");
     assert!(conflicts >= 1, "{conflicts} conflicts in {trials} trials");
 }
 
