@@ -1,6 +1,6 @@
 //! Real storage servers on loopback, started by the tests themselves:
 //! moto's S3 server (PyPI `moto[server]`, which answers conditional puts with
-//! 412 as S3 does) and Azurite (npm `azurite`). `.ci/test` installs both.
+//! 412 as S3 does) and Azurite (npm `azurite`). `bash .ci/services` installs both.
 //! A server that cannot start fails the test; nothing is skipped.
 
 use std::collections::BTreeMap;
@@ -38,7 +38,7 @@ fn start(program: &str, args: &[String], port: u16) -> Server {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start `{program}` ({e}); `bash .ci/test` installs it"));
+        .unwrap_or_else(|e| panic!("cannot start `{program}` ({e}); `bash .ci/services` installs it"));
     let server = Server { child, port };
     let started = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
