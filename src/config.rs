@@ -169,7 +169,8 @@ pub struct Config {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preset: Option<String>,
     /// Where the stages come from when the export has them (a preset's
-    /// `[stages_from]`); resolved at run start (`pipeline::with_export_config`).
+    /// `[stages_from]`); resolved at run start (`pipeline::with_export_config`),
+    /// from the files of the run's one listing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stages_from: Option<StagesFrom>,
     /// The resolved mapping (preset and pipeline file merged) of the tables

@@ -17,7 +17,7 @@ use salesops::error::{Error, Result};
 use salesops::generate::{generate, GenerateOptions};
 use salesops::pipeline::{self, Outcome, RunOptions};
 use salesops::staging::Listing;
-use salesops::storage::{Access, Storage};
+use salesops::storage::Storage;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum LogFormat {
@@ -157,14 +157,9 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Validate { pipeline, source } => {
             let config = load(&pipeline, source, None)?;
-            let src = Storage::open_with(
-                &config.source,
-                &config.storage_options,
-                &config.storage,
-                Access::Read,
-            )?;
-            let config = pipeline::with_export_config(&src, &config)?;
+            let src = pipeline::open_source(&config)?;
             let listing = Listing::of(&src, &config)?;
+            let config = pipeline::with_export_config(&src, &listing, &config)?;
             if !config.tables.is_empty() {
                 // The mapping as resolved (preset and pipeline file merged),
                 // with the files each input found.

@@ -47,9 +47,11 @@ pub fn input_entries(listing: &Listing) -> Vec<InputEntry> {
 
 /// The config with what it reads from the export itself: the stages of a
 /// preset's `[stages_from]` when the source has that object (SPEC §1.2).
-pub fn with_export_config(source: &Storage, config: &Config) -> Result<Config> {
+pub fn with_export_config(source: &Storage, listing: &Listing, config: &Config) -> Result<Config> {
     let mut config = config.clone();
-    if let Some(stages) = staging::mapping::stages_from_export(source, &config)? {
+    if let Some(stages) =
+        staging::mapping::stages_from_export(source, &config, listing.stages_files())?
+    {
         info!(stages = stages.len(), "Stages read from the export.");
         config.stages = stages;
     }
@@ -59,13 +61,19 @@ pub fn with_export_config(source: &Storage, config: &Config) -> Result<Config> {
 
 /// Opens the pipeline's source and output with its `[storage]` settings.
 pub fn open_storage(config: &Config) -> Result<(Storage, Storage)> {
-    let open = |url: &str, access| {
-        Storage::open_with(url, &config.storage_options, &config.storage, access)
-    };
     Ok((
-        open(&config.source, Access::Read)?,
-        open(&config.output, Access::Write)?,
+        open_source(config)?,
+        open(config, &config.output, Access::Write)?,
     ))
+}
+
+/// Opens the pipeline's source with its `[storage]` settings.
+pub fn open_source(config: &Config) -> Result<Storage> {
+    open(config, &config.source, Access::Read)
+}
+
+fn open(config: &Config, url: &str, access: Access) -> Result<Storage> {
+    Storage::open_with(url, &config.storage_options, &config.storage, access)
 }
 
 struct Stages(Vec<StageEntry>);
@@ -104,8 +112,9 @@ pub fn run(
     // Read before anything else: the pointer is replaced at the end only if
     // no other run replaced it meanwhile (SPEC §5.1).
     let latest_at_start = publish::read_latest(output)?;
-    let config = &with_export_config(source, config)?;
+    // One listing: the tables' files and the export's own config.
     let listing = Listing::of(source, config)?;
+    let config = &with_export_config(source, &listing, config)?;
     let inputs = input_entries(&listing);
     let run_id = publish::run_id(&inputs, config, &opts.as_of);
     if !opts.force {

@@ -326,6 +326,16 @@ fn stack(frames: Vec<DataFrame>) -> Result<DataFrame> {
     Ok(out.unwrap_or_else(DataFrame::empty))
 }
 
+/// The rows of an input's files, every column as text.
+fn read_input(storage: &Storage, files: &[Listed]) -> Result<DataFrame> {
+    let paths: Vec<String> = files.iter().map(|(p, _)| p.clone()).collect();
+    let mut texts = Vec::new();
+    for (path, bytes) in paths.iter().zip(storage.get_many(&paths)?) {
+        texts.push(read::read_all_as_text(&storage.display(path), bytes)?);
+    }
+    stack(texts)
+}
+
 /// An input as a mapping reads it: its `optional` columns (normalized)
 /// added as null where it lacks them, and, with `skip_deleted`, its
 /// `IsDeleted` rows dropped (the flag: whether there was such a column).
@@ -624,13 +634,7 @@ pub fn read_mapped(
 ) -> Result<(DataFrame, usize)> {
     let mut frames = Vec::new();
     for input in inputs {
-        let paths: Vec<String> = input.files.iter().map(|(p, _)| p.clone()).collect();
-        let contents = storage.get_many(&paths)?;
-        let mut texts = Vec::new();
-        for (path, bytes) in paths.iter().zip(contents) {
-            texts.push(read::read_all_as_text(&storage.display(path), bytes)?);
-        }
-        frames.push((input.name.clone(), stack(texts)?));
+        frames.push((input.name.clone(), read_input(storage, &input.files)?));
     }
     let mut mistakes = Vec::new();
     let Some(planned) = plan(spec, m, frames, &label(inputs), &mut mistakes) else {
@@ -689,28 +693,22 @@ fn failing_column(spec: &TableSpec, m: &TableMapping, frame: &LazyFrame, e: Pola
 /// The stages the export defines (a preset's `[stages_from]`, SPEC §1.2
 /// "Config from the export"), in their order; `None` when the config has
 /// no `[stages_from]` or the source has no such object.
-pub fn stages_from_export(storage: &Storage, config: &Config) -> Result<Option<Vec<Stage>>> {
+/// `files`: what the listing found for `[stages_from]`'s path.
+pub fn stages_from_export(
+    storage: &Storage,
+    config: &Config,
+    files: &[Listed],
+) -> Result<Option<Vec<Stage>>> {
     let Some(from) = &config.stages_from else {
         return Ok(None);
     };
-    let root: Vec<Listed> = storage
-        .list("")?
-        .into_iter()
-        .filter(|(p, _)| read::is_data_file(p))
-        .collect();
-    let files = find_files(&root, &from.path);
     if files.is_empty() {
         return Ok(None);
     }
     let shown = format!("stages from {} ({})", from.path, files[0].0);
     let bad = |message: String| Error::config(&config.file, format!("{shown}: {message}"));
-    let paths: Vec<String> = files.iter().map(|(p, _)| p.clone()).collect();
-    let mut texts = Vec::new();
-    for (path, bytes) in paths.iter().zip(storage.get_many(&paths)?) {
-        texts.push(read::read_all_as_text(&storage.display(path), bytes)?);
-    }
     let optional: Vec<String> = from.optional.iter().map(|o| normalized(o)).collect();
-    let (lf, _) = prepared(&stack(texts)?, &optional, from.skip_deleted);
+    let (lf, _) = prepared(&read_input(storage, files)?, &optional, from.skip_deleted);
     let field = |name: &str, text: &str| {
         sql(text)
             .map(|e| e.alias(name))

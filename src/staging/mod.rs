@@ -87,13 +87,16 @@ pub const TABLES: [&TableSpec; 9] = [
 #[derive(Debug, Clone, Default)]
 pub struct Listing {
     tables: std::collections::BTreeMap<&'static str, Vec<mapping::Input>>,
+    /// The files `[stages_from]` reads (config from the export).
+    stages: Vec<mapping::Listed>,
 }
 
 impl Listing {
     pub fn of(storage: &Storage, config: &Config) -> Result<Listing> {
         let mut tables = std::collections::BTreeMap::new();
         // Mapped tables may read any file under the source: list it once.
-        let root: Vec<mapping::Listed> = if config.tables.is_empty() {
+        let root: Vec<mapping::Listed> = if config.tables.is_empty() && config.stages_from.is_none()
+        {
             Vec::new()
         } else {
             data_files(storage.list("")?)
@@ -103,7 +106,7 @@ impl Listing {
                 Some(m) => mapping::inputs(spec.name, m, &root),
                 None => {
                     let prefix = format!("{}/", spec.name);
-                    let files = if config.tables.is_empty() {
+                    let files = if root.is_empty() {
                         data_files(storage.list(spec.name)?)
                     } else {
                         root.iter()
@@ -120,7 +123,16 @@ impl Listing {
             };
             tables.insert(spec.name, inputs);
         }
-        Ok(Listing { tables })
+        let stages = match &config.stages_from {
+            Some(from) => mapping::find_files(&root, &from.path),
+            None => Vec::new(),
+        };
+        Ok(Listing { tables, stages })
+    }
+
+    /// The files `[stages_from]` names, if the source has them.
+    pub fn stages_files(&self) -> &[mapping::Listed] {
+        &self.stages
     }
 
     /// The table's inputs.
@@ -140,7 +152,8 @@ impl Listing {
         files
     }
 
-    /// (table, file) pairs, tables in `TABLES` order.
+    /// (table, file) pairs, tables in `TABLES` order, then the files the
+    /// stages were read from (as `stages`): every file the run reads.
     pub fn all(&self) -> Vec<(&'static str, Fingerprint)> {
         TABLES
             .iter()
@@ -149,6 +162,11 @@ impl Listing {
                     .into_iter()
                     .map(|(p, m)| (spec.name, fingerprint(&p, &m)))
             })
+            .chain(
+                self.stages
+                    .iter()
+                    .map(|(p, m)| ("stages", fingerprint(p, m))),
+            )
             .collect()
     }
 

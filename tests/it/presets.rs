@@ -118,6 +118,12 @@ fn write_lake_copy(from: &Path, to: &Storage, numbers: &[&str]) {
     }
 }
 
+/// The config a run uses: `config` with what it reads from the export.
+fn export_config(source: &Storage, config: &Config) -> Config {
+    let listing = salesops::staging::Listing::of(source, config).unwrap();
+    salesops::pipeline::with_export_config(source, &listing, config).unwrap()
+}
+
 fn published_marts(config: &Config, source: &Storage) -> (tempfile::TempDir, Storage) {
     let dir = tempfile::tempdir().unwrap();
     let out = local(dir.path());
@@ -133,8 +139,7 @@ fn published_marts(config: &Config, source: &Storage) -> (tempfile::TempDir, Sto
 fn check_against_twin(fixture: &str, stages: Vec<Stage>, numbers: &[&str]) -> [Manifest; 2] {
     let export = format!("{fixture}/export");
     let config = Config::from_file(&format!("{export}/pipeline.toml")).unwrap();
-    let resolved =
-        salesops::pipeline::with_export_config(&local(Path::new(&export)), &config).unwrap();
+    let resolved = export_config(&local(Path::new(&export)), &config);
     assert_eq!(resolved.stages, stages);
     let mut twin = config.clone();
     twin.tables.clear();
@@ -195,6 +200,12 @@ fn a_salesforce_export_as_csv_and_as_a_lake_copy_gives_the_marts_of_its_twin() {
         ],
     );
     for m in &manifests {
+        // The stages file is read, so it is fingerprinted like the tables.
+        assert!(
+            m.inputs.iter().any(|i| i.table == "stages"),
+            "{:?}",
+            m.inputs
+        );
         let t = &m.tables;
         // IsDeleted rows: one Opportunity and one Lead (read by the
         // opportunities query), and one of each other object that has them.
@@ -255,8 +266,7 @@ fn stages_in_the_pipeline_file_win_over_the_exports() {
     )
     .unwrap();
     assert!(config.stages_from.is_none());
-    let resolved =
-        salesops::pipeline::with_export_config(&local(Path::new(EXPORT)), &config).unwrap();
+    let resolved = export_config(&local(Path::new(EXPORT)), &config);
     assert_eq!(resolved.stages.len(), 2);
     assert_eq!(resolved.stages[0].name, "Open");
 }

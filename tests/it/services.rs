@@ -38,7 +38,9 @@ fn start(program: &str, args: &[String], port: u16) -> Server {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start `{program}` ({e}); `bash .ci/services` installs it"));
+        .unwrap_or_else(|e| {
+            panic!("cannot start `{program}` ({e}); `bash .ci/services` installs it")
+        });
     let server = Server { child, port };
     let started = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
