@@ -25,6 +25,19 @@ pub struct MartSpec {
     pub columns: &'static [&'static str],
 }
 
+/// Every mart of SPEC §4, in publishing order: the one list the pipeline,
+/// the manifest and the tests use.
+pub const MARTS: [MartSpec; 8] = [
+    rep_quarter_performance::SPEC,
+    rep_quarter_trends::SPEC,
+    team_quarter_kpis::SPEC,
+    forecasts::SPEC,
+    forecast_accuracy::SPEC,
+    forecast_accuracy_summary::SPEC,
+    lead_scores::SPEC,
+    commissions_monthly::SPEC,
+];
+
 /// A mart, computed and checked, ready to publish.
 pub struct Mart {
     pub spec: MartSpec,

@@ -4,6 +4,7 @@
 mod cents;
 mod cli;
 mod forecasts;
+mod golden;
 mod hand_fixture;
 mod harness;
 mod invariants;
