@@ -4,6 +4,7 @@
 
 pub mod calendar;
 pub mod config;
+pub mod domain;
 pub mod error;
 pub mod generate;
 pub mod intermediate;

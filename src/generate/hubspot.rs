@@ -9,7 +9,8 @@
 
 use super::table::exported_at as at;
 use super::{Table, Tables};
-use crate::config::{default_stages, StageKind};
+use crate::config::default_stages;
+use crate::domain::StageKind;
 use crate::error::Result;
 use crate::storage::Storage;
 

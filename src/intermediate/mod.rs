@@ -7,11 +7,13 @@
 pub mod fx;
 pub mod lead_response;
 pub mod opportunity_state;
+pub mod rollup;
 
 use polars::prelude::*;
 
 use crate::calendar::{quarter_spine, AsOf, FiscalCalendar};
-use crate::config::{Config, StageKind};
+use crate::config::Config;
+use crate::domain::StageKind;
 use crate::error::Result;
 use crate::staging::Staged;
 
@@ -44,19 +46,11 @@ pub struct Inputs {
     pub synthesized_histories: usize,
 }
 
-fn kind_name(k: StageKind) -> &'static str {
-    match k {
-        StageKind::Open => "open",
-        StageKind::Won => "won",
-        StageKind::Lost => "lost",
-    }
-}
-
 /// `stage`, `kind` ("open", "won", "lost"), `probability` from the config.
 pub fn stage_kinds(config: &Config) -> LazyFrame {
     df!(
         "stage" => config.stages.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
-        "kind" => config.stages.iter().map(|s| kind_name(s.kind)).collect::<Vec<_>>(),
+        "kind" => config.stages.iter().map(|s| s.kind.as_str()).collect::<Vec<_>>(),
         "probability" => config.stages.iter().map(|s| s.probability).collect::<Vec<_>>(),
     )
     .expect("one length")
@@ -206,7 +200,7 @@ impl Inputs {
     pub fn won_with_team(&self) -> LazyFrame {
         self.opportunities
             .clone()
-            .filter(col("kind").eq(lit("won")))
+            .filter(StageKind::Won.matches(col("kind")))
             .join(
                 self.reps.clone().select([col("rep_id"), col("team")]),
                 [col("rep_id")],
@@ -248,12 +242,4 @@ pub fn join_latest_at_or_before(
             check_sortedness: false,
         })))
         .finish()
-}
-
-/// `num / den`, null when the denominator is 0 or null (SPEC §4).
-pub fn ratio(num: Expr, den: Expr) -> Expr {
-    let den = den.cast(DataType::Float64);
-    when(den.clone().eq(lit(0.0)).or(den.clone().is_null()))
-        .then(lit(NULL).cast(DataType::Float64))
-        .otherwise(num.cast(DataType::Float64) / den)
 }

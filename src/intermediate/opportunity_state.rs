@@ -7,6 +7,7 @@
 use polars::prelude::*;
 
 use crate::calendar::{instant_dtype, MICROS_PER_DAY};
+use crate::domain::StageKind;
 
 /// History rows: `opportunity_id`, `changed_at`, `stage`, `amount` (reporting
 /// currency), `close_date`. `opportunities` has the current rows with
@@ -46,7 +47,7 @@ pub fn history_with_synthetic(
     let at_midnight = |d: Expr| {
         (d.cast(DataType::Int32).cast(DataType::Int64) * lit(MICROS_PER_DAY)).cast(instant_dtype())
     };
-    let is_closed = col("kind").neq(lit("open"));
+    let is_closed = StageKind::Open.matches(col("kind")).not();
     let opening = without_history.clone().select([
         col("opportunity_id"),
         at_midnight(col("created_date")).alias("changed_at"),
@@ -80,10 +81,10 @@ pub fn history_with_synthetic(
     concat([real, synthetic], UnionArgs::default()).expect("same schema")
 }
 
-/// For each row of `at` (with `opportunity_id` and the instant column `t`),
-/// the opportunity's state at `t`: `state_stage`, `state_amount`,
+/// For each row of `at` (with `opportunity_id` and the column `instant`),
+/// the opportunity's state at that instant: `state_stage`, `state_amount`,
 /// `state_close_date`, `state_kind`, `state_probability` of its latest
-/// history row with `changed_at ≤ t`, all null when it did not exist yet.
+/// history row with `changed_at ≤ instant`, all null when it did not exist yet.
 /// `history` is `Inputs::history` (with stage kinds joined on).
 pub fn state_at(history: LazyFrame, at: LazyFrame) -> LazyFrame {
     let right = history
@@ -98,9 +99,9 @@ pub fn state_at(history: LazyFrame, at: LazyFrame) -> LazyFrame {
         ])
         .sort(["changed_at"], Default::default());
     super::join_latest_at_or_before(
-        at.sort(["t"], Default::default()),
+        at.sort(["instant"], Default::default()),
         right,
-        "t",
+        "instant",
         "changed_at",
         &["opportunity_id"],
     )

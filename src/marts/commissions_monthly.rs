@@ -18,6 +18,7 @@ use crate::intermediate::fx::cents;
 use super::MartSpec;
 use crate::calendar::{days_since_epoch, end_of_day_time, month_index_expr};
 use crate::config::Config;
+use crate::domain::StageKind;
 use crate::intermediate::Inputs;
 
 pub const SPEC: MartSpec = MartSpec {
@@ -107,7 +108,7 @@ pub fn build(inputs: &Inputs, config: &Config) -> PolarsResult<LazyFrame> {
     let won = inputs
         .opportunities
         .clone()
-        .filter(col("kind").eq(lit("won")))
+        .filter(StageKind::Won.matches(col("kind")))
         .group_by([
             col("rep_id"),
             month_of(col("close_date")).alias("month_idx"),

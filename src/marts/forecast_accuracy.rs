@@ -7,13 +7,20 @@
 
 use polars::prelude::*;
 
-use super::forecasts::{self, in_scopes};
 use super::MartSpec;
-use crate::intermediate::{ratio, Inputs};
+use crate::intermediate::rollup::{in_scopes, ratio, ALL_SCOPES};
+use crate::intermediate::Inputs;
 
 pub const SPEC: MartSpec = MartSpec {
     name: "forecast_accuracy",
-    grain: forecasts::SPEC.grain,
+    // The forecasts grain: one row per forecasts row of a complete quarter.
+    grain: &[
+        "scope",
+        "scope_id",
+        "quarter_start",
+        "method",
+        "snapshot_date",
+    ],
     columns: &[
         "scope",
         "scope_id",
@@ -40,7 +47,7 @@ pub fn build(inputs: &Inputs, forecast_rows: LazyFrame) -> LazyFrame {
     let won = inputs
         .won_with_team()
         .with_column(inputs.quarter_of(col("close_date")).alias("quarter_idx"));
-    let actual = in_scopes(won, true)
+    let actual = in_scopes(won, &ALL_SCOPES)
         .group_by([col("scope"), col("scope_id"), col("quarter_idx")])
         .agg([col("amount").sum().alias("actual_amount")]);
     let keys = [col("scope"), col("scope_id"), col("quarter_idx")];

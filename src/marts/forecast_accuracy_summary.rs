@@ -10,7 +10,7 @@
 use polars::prelude::*;
 
 use super::MartSpec;
-use crate::intermediate::ratio;
+use crate::intermediate::rollup::ratio;
 
 pub const SPEC: MartSpec = MartSpec {
     name: "forecast_accuracy_summary",

@@ -15,8 +15,10 @@ use polars::prelude::*;
 use super::MartSpec;
 use crate::calendar::days_between;
 use crate::config::Config;
+use crate::domain::StageKind;
 use crate::intermediate::opportunity_state::state_at;
-use crate::intermediate::{lead_response, ratio, Inputs};
+use crate::intermediate::rollup::{count_where, deal_and_activity_ratios, ratio, sum_where};
+use crate::intermediate::{lead_response, Inputs};
 
 pub const SPEC: MartSpec = MartSpec {
     name: "rep_quarter_performance",
@@ -58,27 +60,6 @@ pub const COLUMNS: &[&str] = &[
     "won_share_with_follow_ups",
 ];
 
-fn count_where(cond: Expr) -> Expr {
-    cond.cast(DataType::Int64).sum()
-}
-
-fn sum_where(cond: Expr, value: Expr) -> Expr {
-    when(cond).then(value).otherwise(lit(0.0)).sum()
-}
-
-/// Ratios defined the same way for a rep and for a team: from sums (of the
-/// rep's deals and activities, or of the team's reps), never a mean of means.
-pub fn deal_and_activity_ratios() -> Vec<Expr> {
-    vec![
-        ratio(col("won_count"), col("won_count") + col("lost_count")).alias("win_rate"),
-        ratio(col("won_amount"), col("won_amount") + col("lost_amount")).alias("win_rate_value"),
-        ratio(col("won_amount"), col("won_count")).alias("avg_deal_size"),
-        ratio(col("sales_cycle_days_total"), col("won_count")).alias("avg_sales_cycle_days"),
-        ratio(col("selling_minutes"), col("total_minutes")).alias("selling_time_share"),
-        ratio(col("meetings"), col("prospecting_activities")).alias("meeting_rate"),
-    ]
-}
-
 /// The rep-quarter rows with every §4.1 column, plus `quarter_idx` and
 /// `sales_cycle_days_total` (what team_quarter_kpis needs to average over
 /// deals rather than over reps).
@@ -97,7 +78,7 @@ pub fn build(inputs: &Inputs, config: &Config) -> LazyFrame {
     let closed = inputs
         .opportunities
         .clone()
-        .filter(col("kind").neq(lit("open")))
+        .filter(StageKind::Open.matches(col("kind")).not())
         .with_column(inputs.quarter_of(col("close_date")).alias("quarter_idx"));
     let touches = inputs
         .activities
@@ -107,7 +88,7 @@ pub fn build(inputs: &Inputs, config: &Config) -> LazyFrame {
         .join(
             closed
                 .clone()
-                .filter(col("kind").eq(lit("won")))
+                .filter(StageKind::Won.matches(col("kind")))
                 .select([col("opportunity_id"), col("close_date")]),
             [col("opportunity_id")],
             [col("opportunity_id")],
@@ -116,8 +97,8 @@ pub fn build(inputs: &Inputs, config: &Config) -> LazyFrame {
         .filter(col("started_at").dt().date().lt_eq(col("close_date")))
         .group_by([col("opportunity_id")])
         .agg([len().cast(DataType::Int64).alias("touches")]);
-    let won = col("kind").eq(lit("won"));
-    let lost = col("kind").eq(lit("lost"));
+    let won = StageKind::Won.matches(col("kind"));
+    let lost = StageKind::Lost.matches(col("kind"));
     let deals = closed
         .join(
             touches,
@@ -161,11 +142,11 @@ pub fn build(inputs: &Inputs, config: &Config) -> LazyFrame {
         .cross_join(
             inputs
                 .spine()
-                .select([col("quarter_idx"), col("end_instant").alias("t")]),
+                .select([col("quarter_idx"), col("end_instant").alias("instant")]),
             None,
         );
     let pipeline = state_at(inputs.history.clone(), at_quarter_end)
-        .filter(col("state_kind").eq(lit("open")))
+        .filter(StageKind::Open.matches(col("state_kind")))
         .group_by([col("rep_id"), col("quarter_idx")])
         .agg([
             col("state_amount").sum().alias("pipeline_value"),
@@ -226,15 +207,9 @@ pub fn build(inputs: &Inputs, config: &Config) -> LazyFrame {
             zero_i("prospecting_activities"),
             zero_i("meetings"),
         ])
+        .with_columns(deal_and_activity_ratios())
         .with_columns([
-            ratio(col("won_count"), col("won_count") + col("lost_count")).alias("win_rate"),
-            ratio(col("won_amount"), col("won_amount") + col("lost_amount"))
-                .alias("win_rate_value"),
-            ratio(col("won_amount"), col("won_count")).alias("avg_deal_size"),
             ratio(col("won_amount"), col("quota")).alias("quota_attainment"),
-            ratio(col("sales_cycle_days_total"), col("won_count")).alias("avg_sales_cycle_days"),
-            ratio(col("selling_minutes"), col("total_minutes")).alias("selling_time_share"),
-            ratio(col("meetings"), col("prospecting_activities")).alias("meeting_rate"),
             ratio(col("touches_total"), col("won_count")).alias("avg_touches_per_won_deal"),
             ratio(col("won_with_follow_ups"), col("won_count")).alias("won_share_with_follow_ups"),
         ])

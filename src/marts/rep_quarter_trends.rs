@@ -12,6 +12,8 @@ use polars::prelude::*;
 
 use super::MartSpec;
 use crate::config::{Config, PeerGroup};
+use crate::domain::Quadrant;
+use crate::intermediate::rollup::ratio;
 
 pub const SPEC: MartSpec = MartSpec {
     name: "rep_quarter_trends",
@@ -77,19 +79,19 @@ pub fn build(performance: LazyFrame, config: &Config) -> PolarsResult<LazyFrame>
                 .alias("rank_in_peer_group"),
         ])
         .with_columns([
-            crate::intermediate::ratio(col("change"), col("prev_metric")).alias("change_pct"),
+            ratio(col("change"), col("prev_metric")).alias("change_pct"),
             col("metric").gt_eq(col("peer_threshold")).alias("is_top"),
         ])
         .with_column(
             when(col("metric").is_null().or(col("prev_metric").is_null()))
                 .then(lit(NULL).cast(DataType::String))
                 .when(col("is_top").and(change_positive.clone()))
-                .then(lit("rising_star"))
+                .then(Quadrant::RisingStar.lit())
                 .when(col("is_top"))
-                .then(lit("falling_star"))
+                .then(Quadrant::FallingStar.lit())
                 .when(change_positive)
-                .then(lit("improving_laggard"))
-                .otherwise(lit("declining_laggard"))
+                .then(Quadrant::ImprovingLaggard.lit())
+                .otherwise(Quadrant::DecliningLaggard.lit())
                 .alias("quadrant"),
         )
         .sort(["rep_id", "quarter_start"], Default::default()))

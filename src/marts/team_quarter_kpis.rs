@@ -7,9 +7,9 @@
 
 use polars::prelude::*;
 
-use super::rep_quarter_performance::deal_and_activity_ratios;
 use super::MartSpec;
-use crate::intermediate::ratio;
+use crate::domain::{Quadrant, Scope};
+use crate::intermediate::rollup::{deal_and_activity_ratios, ratio};
 
 pub const SPEC: MartSpec = MartSpec {
     name: "team_quarter_kpis",
@@ -85,11 +85,12 @@ pub fn build(performance: LazyFrame, trends: LazyFrame) -> LazyFrame {
             col("total_minutes").sum(),
             col("meetings").sum(),
             col("prospecting_activities").sum(),
-            count_true(col("quadrant").eq(lit("rising_star"))).alias("rising_stars"),
-            count_true(col("quadrant").eq(lit("falling_star"))).alias("falling_stars"),
-            count_true(col("quadrant").eq(lit("improving_laggard"))).alias("improving_laggards"),
-            count_true(col("quadrant").eq(lit("declining_laggard"))).alias("declining_laggards"),
         ]
+        .into_iter()
+        .chain(
+            Quadrant::ALL.map(|q| count_true(q.matches(col("quadrant"))).alias(q.count_column())),
+        )
+        .collect::<Vec<_>>()
     };
     let quarter = [
         col("quarter_start"),
@@ -99,14 +100,20 @@ pub fn build(performance: LazyFrame, trends: LazyFrame) -> LazyFrame {
     ];
     let teams = rows
         .clone()
-        .group_by([vec![col("team").alias("scope_id")], quarter.to_vec()].concat())
+        .group_by(
+            [
+                vec![Scope::Team.scope_id().alias("scope_id")],
+                quarter.to_vec(),
+            ]
+            .concat(),
+        )
         .agg(aggregates())
-        .with_column(lit("team").alias("scope"));
+        .with_column(lit(Scope::Team.as_str()).alias("scope"));
     let company = rows
-        .with_column(lit("all").alias("scope_id"))
+        .with_column(Scope::Company.scope_id().alias("scope_id"))
         .group_by([vec![col("scope_id")], quarter.to_vec()].concat())
         .agg(aggregates())
-        .with_column(lit("company").alias("scope"));
+        .with_column(lit(Scope::Company.as_str()).alias("scope"));
     concat([teams, company], UnionArgs::default())
         .expect("same columns")
         .with_columns(deal_and_activity_ratios())

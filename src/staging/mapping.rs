@@ -23,7 +23,8 @@ use sqlparser::dialect::GenericDialect;
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::{Token, Tokenizer};
 
-use crate::config::{check_stages, Config, Stage, StageKind, TableMapping};
+use crate::config::{check_stages, Config, Stage, TableMapping};
+use crate::domain::StageKind;
 use crate::error::{Error, Result};
 use crate::staging::read::{self, normalized};
 use crate::staging::{TableSpec, TABLES};
@@ -740,15 +741,14 @@ pub fn stages_from_export(
         let probability = probabilities
             .get(i)
             .ok_or_else(|| bad(format!("stage `{name}` has no probability")))?;
-        let kind = match kinds.get(i) {
-            Some("open") => StageKind::Open,
-            Some("won") => StageKind::Won,
-            Some("lost") => StageKind::Lost,
-            other => {
-                return Err(bad(format!(
-                    "stage `{name}` has kind {other:?}; allowed: open, won, lost"
-                )))
-            }
+        let given = kinds.get(i);
+        let Some(kind) = StageKind::ALL
+            .into_iter()
+            .find(|k| given == Some(k.as_str()))
+        else {
+            return Err(bad(format!(
+                "stage `{name}` has kind {given:?}; allowed: open, won, lost"
+            )));
         };
         stages.push(Stage {
             name: name.to_string(),

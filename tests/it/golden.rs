@@ -42,7 +42,11 @@ fn check_against_golden(case: &str, source: &Storage, as_of: &str) {
 
 #[test]
 fn golden_marts_of_the_sample_data() {
-    check_against_golden("sample_data", &local(Path::new("sample_data")), "2026-11-30");
+    check_against_golden(
+        "sample_data",
+        &local(Path::new("sample_data")),
+        "2026-11-30",
+    );
 }
 
 #[test]

@@ -21,7 +21,8 @@
 use std::path::Path;
 
 use polars::prelude::*;
-use salesops::config::{Config, Stage, StageKind};
+use salesops::config::{Config, Stage};
+use salesops::domain::StageKind;
 use salesops::storage::Storage;
 
 use salesops::publish::Manifest;

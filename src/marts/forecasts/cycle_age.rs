@@ -1,0 +1,75 @@
+//! cycle_age (SPEC §4.4): won_to_date plus each open deal with a close date
+//! in the quarter, times min(1, age at quarter end ÷ T), where T is the
+//! median sales cycle (close_date − created_date) of the deals won in the
+//! `cycle_lookback_quarters` before the quarter, company-wide. With no such
+//! deals, or T = 0, the method has no answer (null forecast).
+
+use polars::prelude::*;
+
+use super::method_rows;
+use crate::calendar::days_between;
+use crate::domain::{ForecastMethod, StageKind};
+use crate::intermediate::Inputs;
+
+/// min(1, age by quarter end ÷ T): needs `quarter_end`, `created_date` and
+/// `typical_cycle_days`.
+pub fn open_weight() -> Expr {
+    let age_by_quarter_end =
+        days_between(col("quarter_end"), col("created_date")).cast(DataType::Float64);
+    when((age_by_quarter_end.clone() / col("typical_cycle_days")).gt(lit(1.0)))
+        .then(lit(1.0))
+        .otherwise(age_by_quarter_end / col("typical_cycle_days"))
+}
+
+/// T per snapshot quarter: `quarter_idx`, `typical_cycle_days` (null when
+/// nothing was won in the lookback window).
+pub fn typical_cycle(inputs: &Inputs, snaps: LazyFrame) -> LazyFrame {
+    let quarters = snaps
+        .select([
+            col("quarter_idx"),
+            col("lookback_start"),
+            col("quarter_start"),
+        ])
+        .unique(None, UniqueKeepStrategy::Any);
+    let won = inputs
+        .opportunities
+        .clone()
+        .filter(StageKind::Won.matches(col("kind")))
+        .select([
+            col("close_date"),
+            days_between(col("close_date"), col("created_date")).alias("cycle"),
+        ]);
+    let medians = won
+        .cross_join(quarters.clone(), None)
+        .filter(
+            col("close_date")
+                .gt_eq(col("lookback_start"))
+                .and(col("close_date").lt(col("quarter_start"))),
+        )
+        .group_by([col("quarter_idx")])
+        .agg([col("cycle")
+            .cast(DataType::Float64)
+            .median()
+            .alias("typical_cycle_days")]);
+    quarters.select([col("quarter_idx")]).join(
+        medians,
+        [col("quarter_idx")],
+        [col("quarter_idx")],
+        JoinArgs::new(JoinType::Left),
+    )
+}
+
+pub fn forecast(rows: LazyFrame) -> LazyFrame {
+    // Null or 0 T: no answer (the open count is still given).
+    let no_cycle = col("typical_cycle_days")
+        .is_null()
+        .or(col("typical_cycle_days").eq(lit(0.0)));
+    method_rows(
+        rows,
+        ForecastMethod::CycleAge,
+        when(no_cycle)
+            .then(lit(NULL).cast(DataType::Float64))
+            .otherwise(col("won_to_date") + col("cycle_age_open")),
+        col("open_in_quarter"),
+    )
+}

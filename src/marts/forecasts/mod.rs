@@ -1,0 +1,160 @@
+//! forecasts — SPEC §4.4.
+//!
+//! Grain: one row per (scope, scope_id, quarter, method, snapshot_date).
+//! Snapshots: each covered quarter at `quarter_start + d` for every offset d
+//! (on or before as_of and inside the quarter), taken at `snapshot_date
+//! 00:00`; plus, for the incomplete quarter that contains as_of, one at the
+//! as_of instant itself unless an offset already falls on that day. Scopes:
+//! `rep`, `team`, `company` (an opportunity counts for its current rep and
+//! that rep's current team); the scope_ids of a quarter are those with a
+//! §4.1 row in it, plus `all`, and each gets a row per method, with a null
+//! forecast where the method has no answer.
+//!
+//! One module per method, each with its SPEC paragraph; this one builds the
+//! rows they share (scope × snapshot, with won_to_date and the open
+//! pipeline) and unions their answers.
+
+mod cycle_age;
+mod historical_growth;
+mod pipeline;
+mod rep_commit;
+mod snapshots;
+mod stage_weighted;
+
+use polars::prelude::*;
+
+use super::MartSpec;
+use crate::config::Config;
+use crate::intermediate::rollup::{in_scopes, ALL_SCOPES};
+use crate::intermediate::Inputs;
+
+pub use historical_growth::growth_forecast;
+pub use snapshots::snapshots;
+
+pub const SPEC: MartSpec = MartSpec {
+    name: "forecasts",
+    grain: &[
+        "scope",
+        "scope_id",
+        "quarter_start",
+        "method",
+        "snapshot_date",
+    ],
+    columns: &[
+        "scope",
+        "scope_id",
+        "fiscal_quarter",
+        "quarter_start",
+        "quarter_end",
+        "method",
+        "snapshot_date",
+        "days_into_quarter",
+        "forecast_amount",
+        "won_to_date",
+        "open_in_scope",
+    ],
+};
+
+/// `performance`: the §4.1 rows (for the scope_ids of each quarter).
+pub fn build(inputs: &Inputs, config: &Config, performance: LazyFrame) -> PolarsResult<LazyFrame> {
+    let snaps = snapshots(inputs, config)?.lazy();
+    let typical_cycles = cycle_age::typical_cycle(inputs, snaps.clone());
+    let sums = pipeline::at_snapshots(inputs, snaps.clone(), typical_cycles.clone());
+    let commits = rep_commit::commits(inputs, snaps.clone());
+    let (growth, new_rep_months) = historical_growth::inputs(inputs, config, snaps.clone());
+
+    // The rows: each quarter's scope_ids (from §4.1) × its snapshots.
+    let scope_ids = in_scopes(
+        performance.select([col("rep_id"), col("team"), col("quarter_idx")]),
+        &ALL_SCOPES,
+    )
+    .select([col("scope"), col("scope_id"), col("quarter_idx")])
+    .unique(None, UniqueKeepStrategy::Any);
+    let snapshot_keys = [
+        col("scope"),
+        col("scope_id"),
+        col("quarter_idx"),
+        col("snapshot_date"),
+    ];
+    let keys = [col("scope"), col("scope_id"), col("snapshot_date")];
+    let quarter_keys = [col("scope"), col("scope_id"), col("quarter_idx")];
+    let rows = scope_ids
+        .join(
+            snaps,
+            [col("quarter_idx")],
+            [col("quarter_idx")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .join(
+            sums,
+            snapshot_keys.clone(),
+            snapshot_keys,
+            JoinArgs::new(JoinType::Left),
+        )
+        .join(
+            commits,
+            keys.clone(),
+            keys.clone(),
+            JoinArgs::new(JoinType::Left),
+        )
+        .join(growth, keys.clone(), keys, JoinArgs::new(JoinType::Left))
+        .join(
+            typical_cycles,
+            [col("quarter_idx")],
+            [col("quarter_idx")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .join(
+            new_rep_months,
+            quarter_keys.clone(),
+            quarter_keys,
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_columns([
+            // A scope with no won deals at all: A = 0 and, with no revenue
+            // the year before, g = 0 (or the configured rate).
+            col("monthly_average").fill_null(lit(0.0)),
+            col("growth").fill_null(lit(config.forecast.growth_rate.unwrap_or(0.0))),
+            col("new_rep_months").fill_null(lit(0i64)),
+            col("won_to_date").fill_null(lit(0.0)),
+            col("stage_weighted_open").fill_null(lit(0.0)),
+            col("cycle_age_open").fill_null(lit(0.0)),
+            col("open_in_quarter").fill_null(lit(0i64)),
+        ]);
+    let all_methods = concat(
+        [
+            stage_weighted::forecast(rows.clone()),
+            cycle_age::forecast(rows.clone()),
+            rep_commit::forecast(rows.clone()),
+            historical_growth::forecast(rows, config),
+        ],
+        UnionArgs::default(),
+    )?;
+    Ok(all_methods
+        .with_column(col("days_into_quarter").cast(DataType::Int32))
+        .sort(
+            [
+                "scope",
+                "scope_id",
+                "quarter_start",
+                "method",
+                "snapshot_date",
+            ],
+            Default::default(),
+        ))
+}
+
+/// The rows with one method's answer: `method`, `forecast_amount` and
+/// `open_in_scope`.
+fn method_rows(
+    rows: LazyFrame,
+    method: crate::domain::ForecastMethod,
+    forecast: Expr,
+    open: Expr,
+) -> LazyFrame {
+    rows.with_columns([
+        lit(method.as_str()).alias("method"),
+        forecast.cast(DataType::Float64).alias("forecast_amount"),
+        open.cast(DataType::Int64).alias("open_in_scope"),
+    ])
+}

@@ -1,0 +1,78 @@
+//! The snapshots of SPEC §4.4: when each quarter's forecasts are taken.
+
+use chrono::Duration;
+use polars::prelude::*;
+
+use crate::calendar::{days_since_epoch, instant_dtype, MICROS_PER_DAY};
+use crate::config::Config;
+use crate::intermediate::Inputs;
+
+/// One row per snapshot: `quarter_idx`, `fiscal_quarter`, `quarter_start`,
+/// `quarter_end`, `is_complete`, `snapshot_date`, `days_into_quarter`
+/// (Int32), `instant` (when it is taken), and `lookback_start` (the first
+/// day of the quarter `cycle_lookback_quarters` before, for cycle_age's T).
+///
+/// Built in Rust from the quarter spine: a handful of rows per quarter, so
+/// a DataFrame, not a plan.
+pub fn snapshots(inputs: &Inputs, config: &Config) -> PolarsResult<DataFrame> {
+    let spine = &inputs.spine;
+    let idx = spine.column("quarter_idx")?.i32()?.clone();
+    let complete = spine.column("is_complete")?.bool()?.clone();
+    let as_of_date = inputs.as_of.date();
+    let (mut q_idx, mut dates, mut days, mut instants, mut lookback) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    for (i, complete) in idx.iter().zip(complete.iter()) {
+        let (Some(i), Some(complete)) = (i, complete) else {
+            continue;
+        };
+        let q = inputs.calendar.quarter(i);
+        let look = inputs
+            .calendar
+            .quarter(i - config.forecast.cycle_lookback_quarters as i32)
+            .start;
+        let mut push = |date: chrono::NaiveDate, micros: i64| {
+            q_idx.push(i);
+            dates.push(days_since_epoch(date));
+            days.push((date - q.start).num_days() as i32);
+            instants.push(micros);
+            lookback.push(days_since_epoch(look));
+        };
+        let mut taken = Vec::new();
+        for d in &config.forecast.snapshot_offsets_days {
+            let date = q.start + Duration::days(*d);
+            if date <= as_of_date && date <= q.end {
+                push(date, days_since_epoch(date) as i64 * MICROS_PER_DAY);
+                taken.push(date);
+            }
+        }
+        if !complete && !taken.contains(&as_of_date) {
+            push(as_of_date, inputs.as_of.micros());
+        }
+    }
+    let df = df!(
+        "quarter_idx" => q_idx,
+        "snapshot_date" => dates,
+        "days_into_quarter" => days,
+        "instant" => instants,
+        "lookback_start" => lookback,
+    )?;
+    df.lazy()
+        .with_columns([
+            col("snapshot_date").cast(DataType::Date),
+            col("instant").cast(instant_dtype()),
+            col("lookback_start").cast(DataType::Date),
+        ])
+        .join(
+            inputs.spine().select([
+                col("quarter_idx"),
+                col("fiscal_quarter"),
+                col("quarter_start"),
+                col("quarter_end"),
+                col("is_complete"),
+            ]),
+            [col("quarter_idx")],
+            [col("quarter_idx")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .collect()
+}
