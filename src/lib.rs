@@ -9,6 +9,7 @@ pub mod error;
 pub mod generate;
 pub mod intermediate;
 pub mod marts;
+pub mod parquet;
 pub mod pipeline;
 pub mod presets;
 pub mod publish;

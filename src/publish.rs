@@ -29,11 +29,11 @@ use crate::calendar::AsOf;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::marts::Mart;
+use crate::parquet::parquet_bytes;
 use crate::staging::{Staged, TableStats};
 use crate::storage::{Storage, Version};
 
 pub const LATEST: &str = "_latest.json";
-pub const ROW_GROUP_ROWS: usize = 1_000_000;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct FileEntry {
@@ -201,17 +201,6 @@ pub fn claim_attempt(output: &Storage, run_id: &str) -> Result<String> {
         }
     }
     unreachable!("u32 attempts")
-}
-
-/// Parquet as SPEC §5 asks: zstd, statistics, row groups of at most 1,000,000 rows.
-pub fn parquet_bytes(df: &mut DataFrame) -> Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    ParquetWriter::new(&mut buf)
-        .with_compression(ParquetCompression::Zstd(None))
-        .with_statistics(StatisticsOptions::full())
-        .with_row_group_size(Some(ROW_GROUP_ROWS))
-        .finish(df)?;
-    Ok(buf)
 }
 
 fn schema_of(df: &DataFrame) -> Vec<ColumnEntry> {

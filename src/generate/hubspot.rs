@@ -12,6 +12,7 @@ use super::{Table, Tables};
 use crate::config::default_stages;
 use crate::domain::StageKind;
 use crate::error::Result;
+use crate::staging;
 use crate::storage::Storage;
 
 fn text(v: Option<&str>) -> Option<String> {
@@ -33,8 +34,8 @@ pub fn write(output: &Storage, t: &Tables, parquet: bool) -> Result<()> {
         "primaryTeamName",
         "level",
     ]);
-    for r in &t.reps.rows {
-        let c = |n| t.reps.value(r, n);
+    for r in &t.get(&staging::reps::SPEC).rows {
+        let c = |n| t.get(&staging::reps::SPEC).value(r, n);
         let (first, last) = c("rep_name")
             .and_then(|n| n.split_once(' '))
             .map(|(a, b)| (Some(a.to_string()), Some(b.to_string())))
@@ -64,8 +65,8 @@ pub fn write(output: &Storage, t: &Tables, parquet: bool) -> Result<()> {
         "dealtype",
         "associated_contact_id",
     ]);
-    for r in &t.opportunities.rows {
-        let c = |n| t.opportunities.value(r, n);
+    for r in &t.get(&staging::opportunities::SPEC).rows {
+        let c = |n| t.get(&staging::opportunities::SPEC).value(r, n);
         deals.push(vec![
             text(c("opportunity_id")),
             text(c("stage")),
@@ -87,13 +88,7 @@ pub fn write(output: &Storage, t: &Tables, parquet: bool) -> Result<()> {
     deals.put_export(output, "deals", parquet)?;
 
     let mut history = Table::new(&["deal_id", "value", "timestamp"]);
-    for (table, r) in t
-        .history
-        .rows
-        .iter()
-        .map(|r| (&t.history, r))
-        .chain(t.corrections.rows.iter().map(|r| (&t.corrections, r)))
-    {
+    for (table, r) in t.history_rows() {
         let c = |n| table.value(r, n);
         history.push(vec![
             text(c("opportunity_id")),
@@ -112,8 +107,8 @@ pub fn write(output: &Storage, t: &Tables, parquet: bool) -> Result<()> {
         "associated_deal_id",
         "associated_contact_id",
     ]);
-    for r in &t.activities.rows {
-        let c = |n| t.activities.value(r, n);
+    for r in &t.get(&staging::activities::SPEC).rows {
+        let c = |n| t.get(&staging::activities::SPEC).value(r, n);
         let minutes: Option<f64> = c("duration_minutes").and_then(|m| m.parse().ok());
         engagements.push(vec![
             text(c("activity_id")),
@@ -136,8 +131,8 @@ pub fn write(output: &Storage, t: &Tables, parquet: bool) -> Result<()> {
         "matches_persona",
         "data_inaccurate",
     ]);
-    for r in &t.leads.rows {
-        let c = |n| t.leads.value(r, n);
+    for r in &t.get(&staging::leads::SPEC).rows {
+        let c = |n| t.get(&staging::leads::SPEC).value(r, n);
         contacts.push(vec![
             text(c("lead_id")),
             text(c("created_at")),
@@ -167,11 +162,15 @@ pub fn write(output: &Storage, t: &Tables, parquet: bool) -> Result<()> {
     }
     stages.put_export(output, "pipeline_stages", parquet)?;
 
-    t.quotas.put_export(output, "quotas/quotas", parquet)?;
-    t.fx_rates
+    t.get(&staging::quotas::SPEC)
+        .put_export(output, "quotas/quotas", parquet)?;
+    t.get(&staging::fx_rates::SPEC)
         .put_export(output, "fx_rates/fx_rates", parquet)?;
-    t.lead_events
+    t.get(&staging::lead_events::SPEC)
         .put_export(output, "lead_events/lead_events", parquet)?;
-    t.forecast_submissions
-        .put_export(output, "forecast_submissions/submissions", parquet)
+    t.get(&staging::forecast_submissions::SPEC).put_export(
+        output,
+        "forecast_submissions/submissions",
+        parquet,
+    )
 }

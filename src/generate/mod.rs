@@ -10,11 +10,11 @@
 //! This is a generator, so it walks rows in Rust on purpose.
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
-use polars::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::error::Result;
+use crate::staging::{self, TableSpec, TABLES};
 use crate::storage::Storage;
 
 mod hubspot;
@@ -39,7 +39,6 @@ const TEAMS: [(&str, f64); 3] = [
 ];
 const REGIONS: [&str; 3] = ["NA", "EMEA", "APAC"];
 const OPEN_STAGES: [&str; 5] = ["Discovery", "Qualified", "Demo", "Trial", "Negotiation"];
-const DEAL_TYPES: [&str; 4] = ["new_business", "upsell", "cross_sell", "renewal"];
 const SOURCES: [&str; 5] = ["webinar", "inbound", "outbound", "referral", "event"];
 const EVENTS: [&str; 5] = [
     "email_open",
@@ -82,6 +81,11 @@ impl Rep {
         self.hire <= day && self.end.is_none_or(|e| day <= e)
     }
 
+    /// The last day of the generated period the rep works.
+    fn employed_until(&self) -> NaiveDate {
+        self.end.unwrap_or(period_end()).min(period_end())
+    }
+
     fn skill(&self, day: NaiveDate) -> f64 {
         let total = (period_end() - period_start()).num_days() as f64;
         let f = ((day - period_start()).num_days() as f64 / total).clamp(0.0, 1.0);
@@ -118,21 +122,63 @@ fn at(day: NaiveDate, rng: &mut StdRng) -> NaiveDateTime {
 
 pub fn generate(output: &Storage, opts: &GenerateOptions) -> Result<()> {
     let mut rng = StdRng::seed_from_u64(opts.seed);
-    let n_reps = ((30.0 * opts.scale).round() as usize).max(3);
-    let start = period_start();
-    let end = period_end();
+    // One random stream, drawn in this order: the same seed gives the same files.
+    let (reps, reps_t) = reps(&mut rng, opts.scale);
+    let fx_t = fx_rates(&mut rng);
+    let mut quota_t = quotas(&reps);
+    let (leads, leads_t, events_t) = leads(&mut rng, &reps, opts.scale);
+    let (mut opp_t, hist_t, mut activities) = deals(&mut rng, &reps, &leads);
+    lead_responses(&mut rng, &reps, &leads, &mut activities);
+    let mut sub_t = forecast_submissions(&mut rng, &reps);
+    let mut act_t = activities.table;
 
-    // ---- reps ----
+    let mut corrections = Table::of(&staging::opportunity_history::SPEC);
+    add_bad_rows(
+        &mut opp_t,
+        &mut corrections,
+        &mut act_t,
+        &mut quota_t,
+        &mut sub_t,
+    );
+    let tables = Tables {
+        tables: [
+            reps_t, fx_t, quota_t, opp_t, hist_t, act_t, leads_t, events_t, sub_t,
+        ]
+        .into_iter()
+        .map(|t| (t.spec.expect("a contract table").name, t))
+        .collect(),
+        corrections,
+    };
+    match opts.preset.as_deref() {
+        None => write_contract(output, &tables, opts.all_parquet)?,
+        Some("salesforce") => salesforce::write(output, &tables, opts.all_parquet)?,
+        Some("hubspot") => hubspot::write(output, &tables, opts.all_parquet)?,
+        Some(other) => {
+            return Err(crate::error::Error::Usage(format!(
+                "--preset {other}: the generator writes salesforce or hubspot exports \
+                 (or, without --preset, the contract's layout)"
+            )))
+        }
+    }
+    let rows = |spec: &TableSpec| tables.get(spec).rows.len();
+    tracing::info!(
+        reps = rows(&staging::reps::SPEC),
+        opportunities = rows(&staging::opportunities::SPEC),
+        history = rows(&staging::opportunity_history::SPEC),
+        activities = rows(&staging::activities::SPEC),
+        leads = rows(&staging::leads::SPEC),
+        lead_events = rows(&staging::lead_events::SPEC),
+        "Synthetic data written."
+    );
+    Ok(())
+}
+
+/// The team: `30 × scale` reps (at least 3) across the teams.
+fn reps(rng: &mut StdRng, scale: f64) -> (Vec<Rep>, Table) {
+    let n_reps = ((30.0 * scale).round() as usize).max(3);
+    let start = period_start();
     let mut reps = Vec::new();
-    let mut reps_t = Table::new(&[
-        "rep_id",
-        "rep_name",
-        "team",
-        "region",
-        "level",
-        "hire_date",
-        "end_date",
-    ]);
+    let mut table = Table::of(&staging::reps::SPEC);
     for i in 0..n_reps {
         let id = format!("005{:012}", i + 1);
         let team = i % TEAMS.len();
@@ -155,7 +201,7 @@ pub fn generate(output: &Storage, opts: &GenerateOptions) -> Result<()> {
         };
         let base: f64 = rng.gen_range(0.2..0.45);
         let drift: f64 = rng.gen_range(-0.15..0.15);
-        reps_t.push(vec![
+        table.push(vec![
             s(&id),
             s(format!("Rep {}", i + 1)),
             s(TEAMS[team].0),
@@ -174,52 +220,62 @@ pub fn generate(output: &Storage, opts: &GenerateOptions) -> Result<()> {
             skill_end: (base + drift).clamp(0.05, 0.7),
         });
     }
+    (reps, table)
+}
 
-    // ---- fx_rates: monthly EUR and GBP ----
-    let mut fx_t = Table::new(&["currency", "rate_date", "rate_to_reporting"]);
+/// Monthly EUR and GBP rates.
+fn fx_rates(rng: &mut StdRng) -> Table {
+    let mut table = Table::of(&staging::fx_rates::SPEC);
     // Drawn as units of the currency per dollar with four decimals, as
     // CRMs store them; the rate is its reciprocal, written in full, so that
     // both layouts give the same f64.
     for (cur, base) in [("EUR", 1.08), ("GBP", 1.26)] {
-        for m in months(d(2022, 12, 1), end) {
+        for m in months(d(2022, 12, 1), period_end()) {
             let rate: f64 = base + rng.gen_range(-0.04..0.04);
             let per_dollar = ((1.0 / rate) * 1e4).round() / 1e4;
-            fx_t.push(vec![s(cur), s(m), s(1.0 / per_dollar)]);
+            table.push(vec![s(cur), s(m), s(1.0 / per_dollar)]);
         }
     }
+    table
+}
 
-    // ---- quotas: monthly, except for a few reps who have none ----
-    let mut quota_t = Table::new(&["rep_id", "month", "quota_amount"]);
+/// Monthly quotas, except for a few reps who have none.
+fn quotas(reps: &[Rep]) -> Table {
+    let mut table = Table::of(&staging::quotas::SPEC);
     for (i, r) in reps.iter().enumerate() {
         if i % 13 == 12 {
             continue;
         }
         let monthly = TEAMS[r.team].1 * if r.level == "senior" { 1.6 } else { 1.0 };
-        for m in months(start.max(r.hire), r.end.unwrap_or(end).min(end)) {
-            quota_t.push(vec![s(&r.id), s(m), s((monthly / 100.0).round() * 100.0)]);
+        for m in months(period_start().max(r.hire), r.employed_until()) {
+            table.push(vec![s(&r.id), s(m), s((monthly / 100.0).round() * 100.0)]);
         }
     }
+    table
+}
 
-    // ---- leads and their events ----
-    let mut leads_t = Table::new(&[
-        "lead_id",
-        "created_at",
-        "rep_id",
-        "source",
-        "matches_persona",
-        "data_inaccurate",
-    ]);
-    let mut events_t = Table::new(&["lead_id", "event_type", "occurred_at"]);
-    let n_leads = (1500.0 * opts.scale).round() as usize;
-    let mut leads: Vec<(String, NaiveDateTime, Option<usize>)> = Vec::new();
+/// A generated lead: id, creation instant, assigned rep (an index).
+struct Lead {
+    id: String,
+    created: NaiveDateTime,
+    rep: Option<usize>,
+}
+
+/// `1500 × scale` leads, each with up to eight events.
+fn leads(rng: &mut StdRng, reps: &[Rep], scale: f64) -> (Vec<Lead>, Table, Table) {
+    let (start, end) = (period_start(), period_end());
+    let mut leads_t = Table::of(&staging::leads::SPEC);
+    let mut events_t = Table::of(&staging::lead_events::SPEC);
+    let n_leads = (1500.0 * scale).round() as usize;
+    let mut leads = Vec::new();
     for i in 0..n_leads {
         let id = format!("00Q{:012}", i + 1);
         let created = at(
             start + Duration::days(rng.gen_range(0..(end - start).num_days())),
-            &mut rng,
+            rng,
         );
         let rep = if rng.gen_bool(0.8) {
-            let r = rng.gen_range(0..n_reps);
+            let r = rng.gen_range(0..reps.len());
             reps[r].employed(created.date()).then_some(r)
         } else {
             None
@@ -244,227 +300,263 @@ pub fn generate(output: &Storage, opts: &GenerateOptions) -> Result<()> {
                 s(ts(when)),
             ]);
         }
-        leads.push((id, created, rep));
+        leads.push(Lead { id, created, rep });
     }
+    (leads, leads_t, events_t)
+}
 
-    // ---- opportunities, their history, and the activities on them ----
-    let mut opp_t = Table::new(&[
-        "opportunity_id",
-        "rep_id",
-        "account_id",
-        "created_date",
-        "close_date",
-        "stage",
-        "amount",
-        "currency",
-        "deal_type",
-        "lead_id",
-    ]);
-    let mut hist_t = Table::new(&[
-        "opportunity_id",
-        "changed_at",
-        "stage",
-        "amount",
-        "close_date",
-    ]);
-    let mut act_t = Table::new(&[
-        "activity_id",
-        "rep_id",
-        "activity_type",
-        "started_at",
-        "duration_minutes",
-        "opportunity_id",
-        "lead_id",
-    ]);
-    let mut next_activity = 0usize;
-    let mut activity = |t: &mut Table,
-                        rep: &str,
-                        kind: &str,
-                        when: NaiveDateTime,
-                        minutes: Option<f64>,
-                        opp: Option<&str>,
-                        lead: Option<&str>| {
-        next_activity += 1;
+/// The activities table, numbering activities as they are added.
+struct Activities {
+    table: Table,
+    next: usize,
+}
+
+impl Activities {
+    fn add(
+        &mut self,
+        rep: &str,
+        kind: &str,
+        when: NaiveDateTime,
+        minutes: Option<f64>,
+        opportunity: Option<&str>,
+        lead: Option<&str>,
+    ) {
+        self.next += 1;
         // Salesforce-style ids in every layout (Events are meetings, Tasks
         // the rest), so a preset export and the contract-shaped one of the
         // same seed are the same data.
         let prefix = if kind == "meeting" { "00U" } else { "00T" };
-        t.push(vec![
-            s(format!("{prefix}{next_activity:012}")),
+        self.table.push(vec![
+            s(format!("{prefix}{:012}", self.next)),
             s(rep),
             s(kind),
             s(ts(when)),
             minutes.map(|m| m.to_string()),
-            opp.map(String::from),
+            opportunity.map(String::from),
             lead.map(String::from),
         ]);
+    }
+}
+
+/// Opportunities, their history, and the activities of every rep-month:
+/// touches on the deals, then prospecting, admin and training.
+fn deals(rng: &mut StdRng, reps: &[Rep], leads: &[Lead]) -> (Table, Table, Activities) {
+    let mut opp_t = Table::of(&staging::opportunities::SPEC);
+    let mut hist_t = Table::of(&staging::opportunity_history::SPEC);
+    let mut activities = Activities {
+        table: Table::of(&staging::activities::SPEC),
+        next: 0,
     };
     let mut n_opp = 0usize;
     let mut converted = std::collections::BTreeSet::new();
-    for r in &reps {
-        for m in months(start.max(r.hire), r.end.unwrap_or(end).min(end)) {
+    for r in reps {
+        for m in months(period_start().max(r.hire), r.employed_until()) {
             for _ in 0..rng.gen_range(1..6) {
                 let created = m + Duration::days(rng.gen_range(0..28));
-                if !r.employed(created) || created > end {
+                if !r.employed(created) || created > period_end() {
                     continue;
                 }
                 n_opp += 1;
                 let id = format!("006{n_opp:012}");
-                let cycle = rng.gen_range(14..150);
-                let mut close = created + Duration::days(cycle);
-                let mut amount = (TEAMS[r.team].1 * rng.gen_range(0.3..2.5) / 10.0).round() * 10.0;
-                let currency = match rng.gen_range(0..20) {
-                    0 | 1 => Some("EUR"),
-                    2 => Some("GBP"),
-                    3..=9 => Some("USD"),
-                    _ => None,
-                };
                 // A lead converts into one opportunity at most.
-                let lead = if rng.gen_bool(0.3) && !leads.is_empty() {
-                    let l = &leads[rng.gen_range(0..leads.len())].0;
-                    converted.insert(l.clone()).then(|| l.clone())
-                } else {
-                    None
-                };
-                // History: a walk through the open stages, a slip now and then.
-                let with_history = rng.gen_range(0..10) != 0;
-                let mut t = created.and_hms_opt(9, 0, 0).unwrap()
-                    + Duration::minutes(rng.gen_range(0..480));
-                let steps = rng.gen_range(3..6);
-                let final_stage;
-                let closed = close <= end;
-                for (k, stage) in OPEN_STAGES.iter().take(steps).enumerate() {
-                    if k > 0 {
-                        t += Duration::days((cycle / (steps as i64 + 1)).max(1));
-                        if rng.gen_bool(0.15) {
-                            close += Duration::days(rng.gen_range(10..45));
-                        }
-                        if rng.gen_bool(0.2) {
-                            amount = (amount * rng.gen_range(0.8..1.2) / 10.0).round() * 10.0;
-                        }
-                    }
-                    if with_history {
-                        hist_t.push(vec![s(&id), s(ts(t)), s(*stage), s(amount), s(close)]);
-                    }
-                }
-                if close <= end && closed {
-                    let won = rng.gen_bool(r.skill(close));
-                    final_stage = if won { "Closed Won" } else { "Closed Lost" };
-                    if with_history {
-                        let closing = close
-                            .and_hms_opt(16, 0, 0)
-                            .unwrap()
-                            .max(t + Duration::minutes(1));
-                        hist_t.push(vec![
-                            s(&id),
-                            s(ts(closing)),
-                            s(final_stage),
-                            s(amount),
-                            s(close),
-                        ]);
-                    }
-                } else {
-                    final_stage = OPEN_STAGES[steps - 1];
-                }
-                opp_t.push(vec![
-                    s(&id),
-                    s(&r.id),
-                    s(format!("ACC{:05}", rng.gen_range(0..2000))),
-                    s(created),
-                    s(close),
-                    s(final_stage),
-                    s(amount),
-                    currency.map(String::from),
-                    if rng.gen_bool(0.9) {
-                        s(DEAL_TYPES[rng.gen_range(0..4)])
-                    } else {
-                        None
-                    },
-                    lead.clone(),
-                ]);
-                // Touches: most deals get a few, many get five or more.
-                let touches = rng.gen_range(0..12);
-                let last = close.min(end);
-                for _ in 0..touches {
-                    let span = (last - created).num_days().max(1);
-                    let day = created + Duration::days(rng.gen_range(0..=span));
-                    let kind = ["call", "email", "meeting", "demo", "email"][rng.gen_range(0..5)];
-                    let minutes = match kind {
-                        "email" => None,
-                        "call" => Some(rng.gen_range(5..40) as f64),
-                        _ => Some(rng.gen_range(30..90) as f64),
-                    };
-                    activity(
-                        &mut act_t,
-                        &r.id,
-                        kind,
-                        at(day, &mut rng),
-                        minutes,
-                        Some(&id),
-                        None,
-                    );
-                }
+                let deal = Deal::draw(rng, r, created, leads, &mut converted);
+                let close = deal.write(rng, &id, r, &mut opp_t, &mut hist_t);
+                deal.touches(rng, &id, r, close, &mut activities);
             }
-            // The rest of a rep's month: prospecting, admin, training.
-            for _ in 0..rng.gen_range(60..100) {
-                let day = m + Duration::days(rng.gen_range(0..28));
-                if !r.employed(day) || day > end {
-                    continue;
-                }
-                let kind = [
-                    "call",
-                    "email",
-                    "admin",
-                    "internal_meeting",
-                    "training",
-                    "call",
-                    "email",
-                    "meeting",
-                ][rng.gen_range(0..8)];
-                let minutes = match kind {
-                    "email" => Some(rng.gen_range(2..10) as f64),
-                    "admin" => Some(rng.gen_range(20..120) as f64),
-                    "training" => Some(rng.gen_range(30..240) as f64),
-                    _ => Some(rng.gen_range(10..60) as f64),
-                };
-                activity(
-                    &mut act_t,
-                    &r.id,
-                    kind,
-                    at(day, &mut rng),
-                    minutes,
-                    None,
-                    None,
-                );
-            }
+            rep_month_activities(rng, r, m, &mut activities);
         }
     }
-    // Responses to leads: the assigned rep (or a colleague) calls back.
-    for (id, created, rep) in &leads {
+    (opp_t, hist_t, activities)
+}
+
+/// One deal's drawn values; `write` walks its history.
+struct Deal {
+    created: NaiveDate,
+    cycle: i64,
+    amount: f64,
+    currency: Option<&'static str>,
+    lead: Option<String>,
+}
+
+impl Deal {
+    fn draw(
+        rng: &mut StdRng,
+        r: &Rep,
+        created: NaiveDate,
+        leads: &[Lead],
+        converted: &mut std::collections::BTreeSet<String>,
+    ) -> Deal {
+        let cycle = rng.gen_range(14..150);
+        let amount = (TEAMS[r.team].1 * rng.gen_range(0.3..2.5) / 10.0).round() * 10.0;
+        let currency = match rng.gen_range(0..20) {
+            0 | 1 => Some("EUR"),
+            2 => Some("GBP"),
+            3..=9 => Some("USD"),
+            _ => None,
+        };
+        let lead = if rng.gen_bool(0.3) && !leads.is_empty() {
+            let l = &leads[rng.gen_range(0..leads.len())].id;
+            converted.insert(l.clone()).then(|| l.clone())
+        } else {
+            None
+        };
+        Deal {
+            created,
+            cycle,
+            amount,
+            currency,
+            lead,
+        }
+    }
+
+    /// The history (a walk through the open stages, a slip now and then,
+    /// none for one deal in ten) and the current row. Returns the close
+    /// date the walk ended on (the current row's).
+    fn write(
+        &self,
+        rng: &mut StdRng,
+        id: &str,
+        r: &Rep,
+        opp_t: &mut Table,
+        hist_t: &mut Table,
+    ) -> NaiveDate {
+        let end = period_end();
+        let mut close = self.created + Duration::days(self.cycle);
+        let mut amount = self.amount;
+        let with_history = rng.gen_range(0..10) != 0;
+        let mut t =
+            self.created.and_hms_opt(9, 0, 0).unwrap() + Duration::minutes(rng.gen_range(0..480));
+        let steps = rng.gen_range(3..6);
+        let closed = close <= end;
+        for (k, stage) in OPEN_STAGES.iter().take(steps).enumerate() {
+            if k > 0 {
+                t += Duration::days((self.cycle / (steps as i64 + 1)).max(1));
+                if rng.gen_bool(0.15) {
+                    close += Duration::days(rng.gen_range(10..45));
+                }
+                if rng.gen_bool(0.2) {
+                    amount = (amount * rng.gen_range(0.8..1.2) / 10.0).round() * 10.0;
+                }
+            }
+            if with_history {
+                hist_t.push(vec![s(id), s(ts(t)), s(*stage), s(amount), s(close)]);
+            }
+        }
+        let final_stage = if close <= end && closed {
+            let won = rng.gen_bool(r.skill(close));
+            let stage = if won { "Closed Won" } else { "Closed Lost" };
+            if with_history {
+                let closing = close
+                    .and_hms_opt(16, 0, 0)
+                    .unwrap()
+                    .max(t + Duration::minutes(1));
+                hist_t.push(vec![s(id), s(ts(closing)), s(stage), s(amount), s(close)]);
+            }
+            stage
+        } else {
+            OPEN_STAGES[steps - 1]
+        };
+        let deal_types = &staging::opportunities::DEAL_TYPES;
+        opp_t.push(vec![
+            s(id),
+            s(&r.id),
+            s(format!("ACC{:05}", rng.gen_range(0..2000))),
+            s(self.created),
+            s(close),
+            s(final_stage),
+            s(amount),
+            self.currency.map(String::from),
+            if rng.gen_bool(0.9) {
+                s(deal_types[rng.gen_range(0..4)])
+            } else {
+                None
+            },
+            self.lead.clone(),
+        ]);
+        close
+    }
+
+    /// Touches: most deals get a few, many get five or more, up to the
+    /// deal's close date.
+    fn touches(
+        &self,
+        rng: &mut StdRng,
+        id: &str,
+        r: &Rep,
+        close: NaiveDate,
+        activities: &mut Activities,
+    ) {
+        let n = rng.gen_range(0..12);
+        let last = close.min(period_end());
+        for _ in 0..n {
+            let span = (last - self.created).num_days().max(1);
+            let day = self.created + Duration::days(rng.gen_range(0..=span));
+            let kind = ["call", "email", "meeting", "demo", "email"][rng.gen_range(0..5)];
+            let minutes = match kind {
+                "email" => None,
+                "call" => Some(rng.gen_range(5..40) as f64),
+                _ => Some(rng.gen_range(30..90) as f64),
+            };
+            activities.add(&r.id, kind, at(day, rng), minutes, Some(id), None);
+        }
+    }
+}
+
+/// The rest of a rep's month: prospecting, admin, training.
+fn rep_month_activities(rng: &mut StdRng, r: &Rep, month: NaiveDate, activities: &mut Activities) {
+    for _ in 0..rng.gen_range(60..100) {
+        let day = month + Duration::days(rng.gen_range(0..28));
+        if !r.employed(day) || day > period_end() {
+            continue;
+        }
+        let kind = [
+            "call",
+            "email",
+            "admin",
+            "internal_meeting",
+            "training",
+            "call",
+            "email",
+            "meeting",
+        ][rng.gen_range(0..8)];
+        let minutes = match kind {
+            "email" => Some(rng.gen_range(2..10) as f64),
+            "admin" => Some(rng.gen_range(20..120) as f64),
+            "training" => Some(rng.gen_range(30..240) as f64),
+            _ => Some(rng.gen_range(10..60) as f64),
+        };
+        activities.add(&r.id, kind, at(day, rng), minutes, None, None);
+    }
+}
+
+/// Responses to leads: the assigned rep (or a colleague) calls back.
+fn lead_responses(rng: &mut StdRng, reps: &[Rep], leads: &[Lead], activities: &mut Activities) {
+    for lead in leads {
         if rng.gen_bool(0.75) {
-            let who = rep.unwrap_or_else(|| rng.gen_range(0..n_reps));
-            let when = *created + Duration::minutes(rng.gen_range(3..60 * 48));
-            activity(
-                &mut act_t,
+            let who = lead.rep.unwrap_or_else(|| rng.gen_range(0..reps.len()));
+            let when = lead.created + Duration::minutes(rng.gen_range(3..60 * 48));
+            activities.add(
                 &reps[who].id,
                 "call",
                 when,
                 Some(rng.gen_range(5..30) as f64),
                 None,
-                Some(id),
+                Some(&lead.id),
             );
         }
     }
+}
 
-    // ---- forecast submissions: each rep, each quarter, once or twice ----
-    let mut sub_t = Table::new(&["rep_id", "quarter_start", "submitted_at", "amount"]);
-    for r in &reps {
-        for q in months(start, end)
+/// Each rep, each quarter, once or twice; some reps never submit.
+fn forecast_submissions(rng: &mut StdRng, reps: &[Rep]) -> Table {
+    let mut table = Table::of(&staging::forecast_submissions::SPEC);
+    for r in reps {
+        for q in months(period_start(), period_end())
             .into_iter()
             .filter(|m| (m.month() - 1) % 3 == 0)
         {
             if !r.employed(q) || reps.len() > 3 && r.id.ends_with('7') {
-                continue; // some reps never submit
+                continue;
             }
             let expected = TEAMS[r.team].1
                 * 3.0
@@ -472,201 +564,73 @@ pub fn generate(output: &Storage, opts: &GenerateOptions) -> Result<()> {
                 * r.skill(q)
                 * 2.5;
             for k in 0..rng.gen_range(1..3) {
-                let when = at(q + Duration::days(k * 20 - 3), &mut rng);
+                let when = at(q + Duration::days(k * 20 - 3), rng);
                 let amount = (expected * rng.gen_range(0.6..1.4) / 100.0).round() * 100.0;
-                sub_t.push(vec![s(&r.id), s(q), s(ts(when)), s(amount)]);
+                table.push(vec![s(&r.id), s(q), s(ts(when)), s(amount)]);
             }
         }
     }
-
-    let mut corrections_t = Table::new(&hist_t.columns);
-    add_bad_rows(
-        &mut opp_t,
-        &mut corrections_t,
-        &mut act_t,
-        &mut quota_t,
-        &mut sub_t,
-    );
-
-    let tables = Tables {
-        reps: reps_t,
-        fx_rates: fx_t,
-        quotas: quota_t,
-        opportunities: opp_t,
-        history: hist_t,
-        corrections: corrections_t,
-        activities: act_t,
-        leads: leads_t,
-        lead_events: events_t,
-        forecast_submissions: sub_t,
-    };
-    match opts.preset.as_deref() {
-        None => write_contract(output, &tables, opts.all_parquet)?,
-        Some("salesforce") => salesforce::write(output, &tables, opts.all_parquet)?,
-        Some("hubspot") => hubspot::write(output, &tables, opts.all_parquet)?,
-        Some(other) => {
-            return Err(crate::error::Error::Usage(format!(
-                "--preset {other}: the generator writes salesforce or hubspot exports \
-                 (or, without --preset, the contract's layout)"
-            )))
-        }
-    }
-    tracing::info!(
-        reps = tables.reps.rows.len(),
-        opportunities = tables.opportunities.rows.len(),
-        history = tables.history.rows.len(),
-        activities = tables.activities.rows.len(),
-        leads = tables.leads.rows.len(),
-        lead_events = tables.lead_events.rows.len(),
-        "Synthetic data written."
-    );
-    Ok(())
+    table
 }
 
-/// Every generated table, in the contract's columns.
+/// Every generated table, in the contract's columns, by table name.
 pub struct Tables {
-    pub reps: Table,
-    pub fx_rates: Table,
-    pub quotas: Table,
-    pub opportunities: Table,
-    pub history: Table,
+    tables: std::collections::BTreeMap<&'static str, Table>,
     /// Hand-made history corrections, one with a malformed timestamp.
     pub corrections: Table,
-    pub activities: Table,
-    pub leads: Table,
-    pub lead_events: Table,
-    pub forecast_submissions: Table,
+}
+
+impl Tables {
+    pub fn get(&self, spec: &TableSpec) -> &Table {
+        &self.tables[spec.name]
+    }
+
+    /// The history rows, then the hand-made corrections, each with its table.
+    pub fn history_rows(&self) -> impl Iterator<Item = (&Table, &table::Row)> {
+        let history = self.get(&staging::opportunity_history::SPEC);
+        history
+            .rows
+            .iter()
+            .map(move |r| (history, r))
+            .chain(self.corrections.rows.iter().map(|r| (&self.corrections, r)))
+    }
+}
+
+/// A table's files in the layout of SPEC §1: (name under the table's
+/// folder, first row, end row, always Parquet). CSV and Parquet mixed, and
+/// tables split over files, as exports from real systems are.
+fn contract_files(spec: &TableSpec, rows: usize) -> Vec<(&'static str, usize, usize, bool)> {
+    match spec.name {
+        "opportunities" => vec![
+            ("part-0", 0, rows * 2 / 3, false),
+            ("part-1", rows * 2 / 3, rows, true),
+        ],
+        "opportunity_history" => vec![("history", 0, rows, true)],
+        "activities" => vec![
+            ("part-0", 0, rows / 2, true),
+            ("part-1", rows / 2, rows, true),
+        ],
+        "forecast_submissions" => vec![("submissions", 0, rows, false)],
+        name => vec![(name, 0, rows, false)],
+    }
 }
 
 /// The layout of SPEC §1: a folder per table, CSV and Parquet mixed.
 fn write_contract(output: &Storage, t: &Tables, all_parquet: bool) -> Result<()> {
-    let date = DataType::Date;
-    let number = DataType::Float64;
-    let instant = DataType::Datetime(TimeUnit::Microseconds, None);
-    let write = |table: &Table,
-                 name: &str,
-                 rows: &[Vec<Option<String>>],
-                 parquet: bool,
-                 types: &[(&str, DataType)]| {
-        if parquet {
-            output.put(
-                &format!("{name}.parquet"),
-                table.parquet(rows, types)?.into(),
-            )
-        } else {
-            output.put(&format!("{name}.csv"), table.csv(rows).into())
+    for spec in TABLES {
+        let table = t.get(spec);
+        for (file, from, to, parquet) in contract_files(spec, table.rows.len()) {
+            let name = format!("{}/{file}", spec.name);
+            table.put(output, &name, &table.rows[from..to], parquet || all_parquet)?;
         }
-    };
-    let p = all_parquet;
-    write(
-        &t.reps,
-        "reps/reps",
-        &t.reps.rows,
-        p,
-        &[("hire_date", date.clone()), ("end_date", date.clone())],
-    )?;
-    write(
-        &t.fx_rates,
-        "fx_rates/fx_rates",
-        &t.fx_rates.rows,
-        p,
-        &[
-            ("rate_date", date.clone()),
-            ("rate_to_reporting", number.clone()),
-        ],
-    )?;
-    write(
-        &t.quotas,
-        "quotas/quotas",
-        &t.quotas.rows,
-        p,
-        &[("month", date.clone()), ("quota_amount", number.clone())],
-    )?;
-    let opp_types = [
-        ("created_date", date.clone()),
-        ("close_date", date.clone()),
-        ("amount", number.clone()),
-    ];
-    let split = t.opportunities.rows.len() * 2 / 3;
-    write(
-        &t.opportunities,
-        "opportunities/part-0",
-        &t.opportunities.rows[..split],
-        p,
-        &opp_types,
-    )?;
-    write(
-        &t.opportunities,
-        "opportunities/part-1",
-        &t.opportunities.rows[split..],
-        true,
-        &opp_types,
-    )?;
-    let hist_types = [
-        ("changed_at", instant.clone()),
-        ("close_date", date.clone()),
-        ("amount", number.clone()),
-    ];
-    write(
-        &t.history,
-        "opportunity_history/history",
-        &t.history.rows,
-        true,
-        &hist_types,
-    )?;
+    }
     // Hand-made corrections, with a malformed timestamp: always CSV.
-    write(
-        &t.corrections,
+    t.corrections.put(
+        output,
         "opportunity_history/corrections",
         &t.corrections.rows,
         false,
-        &[],
-    )?;
-    let act_types = [
-        ("started_at", instant.clone()),
-        ("duration_minutes", number.clone()),
-    ];
-    let half = t.activities.rows.len() / 2;
-    write(
-        &t.activities,
-        "activities/part-0",
-        &t.activities.rows[..half],
-        true,
-        &act_types,
-    )?;
-    write(
-        &t.activities,
-        "activities/part-1",
-        &t.activities.rows[half..],
-        true,
-        &act_types,
-    )?;
-    write(
-        &t.leads,
-        "leads/leads",
-        &t.leads.rows,
-        p,
-        &[("created_at", instant.clone())],
-    )?;
-    write(
-        &t.lead_events,
-        "lead_events/lead_events",
-        &t.lead_events.rows,
-        p,
-        &[("occurred_at", instant.clone())],
-    )?;
-    write(
-        &t.forecast_submissions,
-        "forecast_submissions/submissions",
-        &t.forecast_submissions.rows,
-        p,
-        &[
-            ("quarter_start", date),
-            ("submitted_at", instant),
-            ("amount", number),
-        ],
-    )?;
-    Ok(())
+    )
 }
 
 /// A few rows of the kinds real exports contain, so the quarantine has
@@ -681,54 +645,43 @@ fn add_bad_rows(
     let first = opp.rows[0].clone();
     // An exact duplicate (collapsed, not rejected).
     opp.rows.insert(1, first.clone());
-    let mut r = first.clone();
-    r[0] = s("O-BAD-NEG");
-    r[6] = s("-500");
-    opp.push(r);
-    let mut r = first.clone();
-    r[0] = s("O-BAD-STAGE");
-    r[5] = s("Closed Maybe");
-    opp.push(r);
-    let mut r = first.clone();
-    r[0] = s("O-BAD-FX");
-    r[7] = s("JPY");
-    opp.push(r);
-    let mut r = first.clone();
-    r[0] = s("O-BAD-REP");
-    r[1] = s("005999999999999");
-    opp.push(r);
+    for (id, column, value) in [
+        ("O-BAD-NEG", "amount", "-500"),
+        ("O-BAD-STAGE", "stage", "Closed Maybe"),
+        ("O-BAD-FX", "currency", "JPY"),
+        ("O-BAD-REP", "rep_id", "005999999999999"),
+    ] {
+        let row = opp.with(&first, &[("opportunity_id", id), (column, value)]);
+        opp.push(row);
+    }
     // Its history is rejected with it (unknown_reference); a hand-made
     // correction with a US-style timestamp is unparsable.
-    corrections.push(vec![
-        s("O-BAD-REP"),
-        s("2024-01-01T10:00:00Z"),
-        s("Discovery"),
-        s("100"),
-        s("2024-03-01"),
-    ]);
-    corrections.push(vec![
-        first[0].clone(),
-        s("01/02/2024 10:00"),
-        s("Discovery"),
-        s("100"),
-        s("2024-03-01"),
-    ]);
+    let first_id = opp.value(&first, "opportunity_id").unwrap().to_string();
+    for (id, changed_at) in [
+        ("O-BAD-REP", "2024-01-01T10:00:00Z"),
+        (first_id.as_str(), "01/02/2024 10:00"),
+    ] {
+        corrections.push_named(&[
+            ("opportunity_id", id),
+            ("changed_at", changed_at),
+            ("stage", "Discovery"),
+            ("amount", "100"),
+            ("close_date", "2024-03-01"),
+        ]);
+    }
     // Two different activities under one id.
     let a = act.rows[0].clone();
-    let mut b = a.clone();
-    b[2] = s("admin");
-    act.push(b);
-    let mut c = a;
-    c[0] = s("A-BAD-TYPE");
-    c[2] = s("lunch");
-    act.push(c);
-    let q = quota.rows[0].clone();
-    let mut bad = q;
-    bad[1] = s("2024-01-15");
-    quota.push(bad);
+    let row = act.with(&a, &[("activity_type", "admin")]);
+    act.push(row);
+    let row = act.with(
+        &a,
+        &[("activity_id", "A-BAD-TYPE"), ("activity_type", "lunch")],
+    );
+    act.push(row);
+    let row = quota.with(&quota.rows[0].clone(), &[("month", "2024-01-15")]);
+    quota.push(row);
     if let Some(first) = sub.rows.first().cloned() {
-        let mut bad = first;
-        bad[1] = s("2024-02-01");
-        sub.push(bad);
+        let row = sub.with(&first, &[("quarter_start", "2024-02-01")]);
+        sub.push(row);
     }
 }

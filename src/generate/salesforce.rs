@@ -12,6 +12,7 @@ use super::{Table, Tables};
 use crate::config::default_stages;
 use crate::domain::StageKind;
 use crate::error::Result;
+use crate::staging;
 use crate::storage::Storage;
 
 fn text(v: Option<&str>) -> Option<String> {
@@ -53,8 +54,8 @@ pub fn write(output: &Storage, t: &Tables, parquet: bool) -> Result<()> {
         "LastModifiedDate",
         "Level__c",
     ]);
-    for r in &t.reps.rows {
-        let c = |n| t.reps.value(r, n);
+    for r in &t.get(&staging::reps::SPEC).rows {
+        let c = |n| t.get(&staging::reps::SPEC).value(r, n);
         let end = c("end_date");
         users.push(vec![
             text(c("rep_id")),
@@ -70,8 +71,8 @@ pub fn write(output: &Storage, t: &Tables, parquet: bool) -> Result<()> {
     users.put_export(output, "User", parquet)?;
 
     let mut quotas = Table::new(&["Id", "QuotaOwnerId", "StartDate", "QuotaAmount"]);
-    for (i, r) in t.quotas.rows.iter().enumerate() {
-        let c = |n| t.quotas.value(r, n);
+    for (i, r) in t.get(&staging::quotas::SPEC).rows.iter().enumerate() {
+        let c = |n| t.get(&staging::quotas::SPEC).value(r, n);
         quotas.push(vec![
             Some(format!("0J9{:012}", i + 1)),
             text(c("rep_id")),
@@ -84,8 +85,8 @@ pub fn write(output: &Storage, t: &Tables, parquet: bool) -> Result<()> {
     // Salesforce stores units of the currency per unit of the corporate
     // currency; the generator drew those with four decimals.
     let mut rates = Table::new(&["Id", "IsoCode", "StartDate", "ConversionRate"]);
-    for (i, r) in t.fx_rates.rows.iter().enumerate() {
-        let c = |n| t.fx_rates.value(r, n);
+    for (i, r) in t.get(&staging::fx_rates::SPEC).rows.iter().enumerate() {
+        let c = |n| t.get(&staging::fx_rates::SPEC).value(r, n);
         let rate: f64 = c("rate_to_reporting")
             .and_then(|v| v.parse().ok())
             .expect("generated rates are numbers");
@@ -137,8 +138,8 @@ pub fn write(output: &Storage, t: &Tables, parquet: bool) -> Result<()> {
     ]);
     // A lead converts into one opportunity: the first that names it.
     let mut converted: BTreeMap<&str, &str> = BTreeMap::new();
-    for r in &t.opportunities.rows {
-        let c = |n| t.opportunities.value(r, n);
+    for r in &t.get(&staging::opportunities::SPEC).rows {
+        let c = |n| t.get(&staging::opportunities::SPEC).value(r, n);
         if let (Some(lead), Some(id)) = (c("lead_id"), c("opportunity_id")) {
             converted.entry(lead).or_insert(id);
         }
@@ -166,14 +167,7 @@ pub fn write(output: &Storage, t: &Tables, parquet: bool) -> Result<()> {
         "CloseDate",
         "IsDeleted",
     ]);
-    for (i, (table, r)) in t
-        .history
-        .rows
-        .iter()
-        .map(|r| (&t.history, r))
-        .chain(t.corrections.rows.iter().map(|r| (&t.corrections, r)))
-        .enumerate()
-    {
+    for (i, (table, r)) in t.history_rows().enumerate() {
         let c = |n| table.value(r, n);
         history.push(vec![
             Some(format!("008{:012}", i + 1)),
@@ -206,8 +200,8 @@ pub fn write(output: &Storage, t: &Tables, parquet: bool) -> Result<()> {
         "WhoId",
         "IsDeleted",
     ]);
-    for r in &t.activities.rows {
-        let c = |n| t.activities.value(r, n);
+    for r in &t.get(&staging::activities::SPEC).rows {
+        let c = |n| t.get(&staging::activities::SPEC).value(r, n);
         let minutes: Option<f64> = c("duration_minutes").and_then(|m| m.parse().ok());
         if c("activity_type") == Some("meeting") {
             events.push(vec![
@@ -245,8 +239,8 @@ pub fn write(output: &Storage, t: &Tables, parquet: bool) -> Result<()> {
         "ConvertedOpportunityId",
         "IsDeleted",
     ]);
-    for r in &t.leads.rows {
-        let c = |n| t.leads.value(r, n);
+    for r in &t.get(&staging::leads::SPEC).rows {
+        let c = |n| t.get(&staging::leads::SPEC).value(r, n);
         leads.push(vec![
             text(c("lead_id")),
             text(c("created_at")),
@@ -263,8 +257,11 @@ pub fn write(output: &Storage, t: &Tables, parquet: bool) -> Result<()> {
     }
     leads.put_export(output, "Lead", parquet)?;
 
-    t.lead_events
+    t.get(&staging::lead_events::SPEC)
         .put_export(output, "lead_events/lead_events", parquet)?;
-    t.forecast_submissions
-        .put_export(output, "forecast_submissions/submissions", parquet)
+    t.get(&staging::forecast_submissions::SPEC).put_export(
+        output,
+        "forecast_submissions/submissions",
+        parquet,
+    )
 }

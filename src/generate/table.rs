@@ -4,40 +4,99 @@
 use polars::prelude::*;
 
 use crate::error::Result;
-use crate::publish::parquet_bytes;
+use crate::parquet::parquet_bytes;
+use crate::staging::parse::ValueType;
+use crate::staging::TableSpec;
+use crate::storage::Storage;
+
+/// A row of text values, one per column (None: empty).
+pub type Row = Vec<Option<String>>;
 
 /// A table being generated: text columns, written as CSV or Parquet.
 pub struct Table {
+    /// The contract table it is (its columns, and their types for Parquet);
+    /// None for an export's own tables.
+    pub spec: Option<&'static TableSpec>,
     pub columns: Vec<&'static str>,
-    pub rows: Vec<Vec<Option<String>>>,
+    pub rows: Vec<Row>,
 }
 
 impl Table {
+    /// An export's table with its own columns.
     pub fn new(columns: &[&'static str]) -> Self {
         Table {
+            spec: None,
             columns: columns.to_vec(),
             rows: Vec::new(),
         }
     }
 
-    /// A row's value in the named column.
-    pub fn value<'a>(&self, row: &'a [Option<String>], name: &str) -> Option<&'a str> {
-        let i = self
-            .columns
+    /// A contract table, with the columns of its spec.
+    pub fn of(spec: &'static TableSpec) -> Self {
+        Table {
+            spec: Some(spec),
+            columns: spec.columns.iter().map(|c| c.name).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    fn position(&self, name: &str) -> usize {
+        self.columns
             .iter()
             .position(|c| *c == name)
-            .unwrap_or_else(|| panic!("generated tables have `{name}`"));
-        row[i].as_deref()
+            .unwrap_or_else(|| panic!("generated tables have `{name}`"))
+    }
+
+    /// `row` with the named columns set to new values.
+    pub fn with(&self, row: &[Option<String>], changes: &[(&str, &str)]) -> Row {
+        let mut row = row.to_vec();
+        for (name, value) in changes {
+            row[self.position(name)] = Some(value.to_string());
+        }
+        row
+    }
+
+    /// Adds a row given by column name; the columns not named are empty.
+    pub fn push_named(&mut self, values: &[(&str, &str)]) {
+        let row = self.with(&vec![None; self.columns.len()], values);
+        self.push(row);
+    }
+
+    /// Writes `rows` as `<name>.csv`, or as `<name>.parquet` with the
+    /// contract's types for dates, timestamps and numbers (the rest stays
+    /// text, as many exports write flags).
+    pub fn put(&self, output: &Storage, name: &str, rows: &[Row], parquet: bool) -> Result<()> {
+        if !parquet {
+            return output.put(&format!("{name}.csv"), self.csv(rows).into());
+        }
+        let types: Vec<(&str, DataType)> = self
+            .spec
+            .map(|spec| spec.columns)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|c| match c.ty {
+                ValueType::Date => Some((c.name, DataType::Date)),
+                ValueType::Timestamp => {
+                    Some((c.name, DataType::Datetime(TimeUnit::Microseconds, None)))
+                }
+                ValueType::Number => Some((c.name, DataType::Float64)),
+                ValueType::Text | ValueType::Bool => None,
+            })
+            .collect();
+        output.put(
+            &format!("{name}.parquet"),
+            self.parquet(rows, &types)?.into(),
+        )
+    }
+
+    /// A row's value in the named column.
+    pub fn value<'a>(&self, row: &'a [Option<String>], name: &str) -> Option<&'a str> {
+        row[self.position(name)].as_deref()
     }
 
     /// Writes every row as `<name>.csv`, or as `<name>.parquet` with text
     /// columns (an export's own types are not known).
-    pub fn put_export(
-        &self,
-        output: &crate::storage::Storage,
-        name: &str,
-        parquet: bool,
-    ) -> Result<()> {
+    pub fn put_export(&self, output: &Storage, name: &str, parquet: bool) -> Result<()> {
         if parquet {
             output.put(
                 &format!("{name}.parquet"),
@@ -65,11 +124,7 @@ impl Table {
 
     /// Parquet with typed columns where the contract has types (`types`
     /// maps a column to a polars type; others stay text).
-    pub fn parquet(
-        &self,
-        rows: &[Vec<Option<String>>],
-        types: &[(&str, DataType)],
-    ) -> Result<Vec<u8>> {
+    fn parquet(&self, rows: &[Vec<Option<String>>], types: &[(&str, DataType)]) -> Result<Vec<u8>> {
         let cols: Vec<Column> = self
             .columns
             .iter()

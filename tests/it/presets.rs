@@ -113,7 +113,7 @@ fn write_lake_copy(from: &Path, to: &Storage, numbers: &[&str]) {
             .select(typed)
             .collect()
             .unwrap();
-        let bytes = salesops::publish::parquet_bytes(&mut df).unwrap();
+        let bytes = salesops::parquet::parquet_bytes(&mut df).unwrap();
         to.put(&format!("{}/part-0.parquet", snake(object)), bytes.into())
             .unwrap();
     }

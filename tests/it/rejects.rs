@@ -379,8 +379,8 @@ fn typed_parquet_columns_are_accepted_when_their_type_fits() {
         .with_column(col("close_date").cast(DataType::Datetime(TimeUnit::Microseconds, None)))
         .collect()
         .unwrap();
-    let good = salesops::publish::parquet_bytes(&mut df.slice(0, 1)).unwrap();
-    let wrong = salesops::publish::parquet_bytes(&mut bad.slice(1, 1)).unwrap();
+    let good = salesops::parquet::parquet_bytes(&mut df.slice(0, 1)).unwrap();
+    let wrong = salesops::parquet::parquet_bytes(&mut bad.slice(1, 1)).unwrap();
     std::fs::write(dir.path().join("opportunities/b.parquet"), good).unwrap();
     std::fs::write(dir.path().join("opportunities/c.parquet"), wrong).unwrap();
     let storage = Storage::open(dir.path().to_str().unwrap(), &Default::default(), false).unwrap();
