@@ -421,6 +421,183 @@ fn default_lead_events() -> BTreeMap<String, f64> {
     ])
 }
 
+/// The bad keys of a pipeline file, collected so that one run of
+/// `validate` names them all (STYLE: report every mistake at once).
+#[derive(Default)]
+struct Mistakes(Vec<String>);
+
+impl Mistakes {
+    fn add(&mut self, key: &str, message: String) {
+        self.0.push(format!("key `{key}`: {message}"));
+    }
+
+    /// `value`, with a mistake recorded when `ok` fails (the value is still
+    /// returned, so the other keys are checked too).
+    fn check<T>(
+        &mut self,
+        key: &str,
+        value: T,
+        ok: impl FnOnce(&T) -> bool,
+        message: impl FnOnce(&T) -> String,
+    ) -> T {
+        if !ok(&value) {
+            self.add(key, message(&value));
+        }
+        value
+    }
+
+    fn into_result(self, file: &str) -> Result<()> {
+        match self.0.len() {
+            0 => Ok(()),
+            1 => Err(Error::config(file, self.0[0].clone())),
+            n => Err(Error::config(
+                file,
+                format!(
+                    "the pipeline file has {n} mistakes:\n  {}",
+                    self.0.join("\n  ")
+                ),
+            )),
+        }
+    }
+}
+
+fn forecast_config(m: &mut Mistakes, rf: RawForecast) -> ForecastConfig {
+    let mut offsets = rf.snapshot_offsets_days.unwrap_or_else(|| vec![0]);
+    if let Some(bad) = offsets.iter().find(|d| **d < 0) {
+        m.add(
+            "forecast.snapshot_offsets_days",
+            format!("{bad} is negative; allowed: whole days ≥ 0"),
+        );
+    }
+    // Duplicate offsets are dropped (SPEC §7).
+    offsets.sort_unstable();
+    offsets.dedup();
+    let lookback = m.check(
+        "forecast.cycle_lookback_quarters",
+        rf.cycle_lookback_quarters.unwrap_or(4),
+        |v| *v >= 1,
+        |v| format!("{v}; allowed: a whole number ≥ 1"),
+    );
+    let new_rep_monthly_revenue = m.check(
+        "forecast.new_rep_monthly_revenue",
+        rf.new_rep_monthly_revenue.unwrap_or(5000.0),
+        |v| *v >= 0.0,
+        |v| format!("{v}; allowed: ≥ 0"),
+    );
+    ForecastConfig {
+        snapshot_offsets_days: offsets,
+        cycle_lookback_quarters: lookback.max(1) as u32,
+        growth_rate: rf.growth_rate,
+        new_rep_monthly_revenue,
+    }
+}
+
+/// The default plans with the file's levels merged over them.
+fn comp_plans(m: &mut Mistakes, raw: BTreeMap<String, RawCompPlan>) -> BTreeMap<String, CompPlan> {
+    let mut comp_plans = default_comp_plans();
+    for (level, plan) in raw {
+        let key = format!("comp_plans.{level}");
+        let merged = match comp_plans.get(&level) {
+            Some(d) => CompPlan {
+                base_monthly: plan.base_monthly.unwrap_or(d.base_monthly),
+                target_monthly: plan.target_monthly.unwrap_or(d.target_monthly),
+                commission_rate: plan.commission_rate.unwrap_or(d.commission_rate),
+            },
+            None => match (plan.base_monthly, plan.target_monthly, plan.commission_rate) {
+                (Some(b), Some(t), Some(r)) => CompPlan {
+                    base_monthly: b,
+                    target_monthly: t,
+                    commission_rate: r,
+                },
+                _ => {
+                    m.add(
+                        &key,
+                        "a new level gives all three of base_monthly, target_monthly, \
+                         commission_rate"
+                            .into(),
+                    );
+                    continue;
+                }
+            },
+        };
+        if merged.base_monthly < 0.0 || merged.target_monthly < 0.0 {
+            m.add(&key, "base_monthly and target_monthly must be ≥ 0".into());
+        }
+        if !(0.0..=1.0).contains(&merged.commission_rate) {
+            m.add(
+                &key,
+                format!(
+                    "commission_rate {}; allowed: 0 to 1",
+                    merged.commission_rate
+                ),
+            );
+        }
+        comp_plans.insert(level, merged);
+    }
+    comp_plans
+}
+
+fn lead_scoring(rl: RawLeadScoring) -> LeadScoring {
+    let mut events = default_lead_events();
+    events.extend(rl.events.unwrap_or_default());
+    let flags = rl.flags.unwrap_or_default();
+    LeadScoring {
+        threshold: rl.threshold.unwrap_or(15.0),
+        events,
+        matches_persona: flags.matches_persona.unwrap_or(5.0),
+        data_inaccurate: flags.data_inaccurate.unwrap_or(-5.0),
+    }
+}
+
+fn storage_settings(m: &mut Mistakes, rs: RawStorage) -> StorageSettings {
+    let defaults = StorageSettings::default();
+    let retries = m.check(
+        "storage.retries",
+        rs.retries.unwrap_or(defaults.retries as i64),
+        |v| (0..=100).contains(v),
+        |v| format!("{v}; allowed: a whole number from 0 to 100"),
+    );
+    let mut seconds = |key: &str, value: Option<f64>, default: f64| {
+        m.check(
+            key,
+            value.unwrap_or(default),
+            |v| *v > 0.0 && v.is_finite(),
+            |v| format!("{v}; allowed: seconds > 0"),
+        )
+    };
+    StorageSettings {
+        retries: retries.clamp(0, 100) as u32,
+        retry_timeout_seconds: seconds(
+            "storage.retry_timeout_seconds",
+            rs.retry_timeout_seconds,
+            defaults.retry_timeout_seconds,
+        ),
+        request_timeout_seconds: seconds(
+            "storage.request_timeout_seconds",
+            rs.request_timeout_seconds,
+            defaults.request_timeout_seconds,
+        ),
+    }
+}
+
+/// A typo (aws_endpont) would otherwise be ignored and the run would go to
+/// the default endpoint.
+fn check_storage_options(m: &mut Mistakes, options: &BTreeMap<String, String>) {
+    for key in options.keys() {
+        let known = key.parse::<object_store::aws::AmazonS3ConfigKey>().is_ok()
+            || key.parse::<object_store::gcp::GoogleConfigKey>().is_ok()
+            || key.parse::<object_store::azure::AzureConfigKey>().is_ok();
+        if !known {
+            m.add(
+                &format!("storage_options.{key}"),
+                "not an object_store option for S3, GCS or Azure (for example aws_endpoint, \
+                 aws_region, google_service_account, azure_storage_account_name)"
+                    .into(),
+            );
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config::from_raw("<defaults>", RawConfig::default()).expect("defaults are valid")
@@ -461,184 +638,56 @@ impl Config {
         Config::from_raw(file, raw)
     }
 
+    /// Every key checked; every bad one reported, all at once.
     fn from_raw(file: &str, raw: RawConfig) -> Result<Config> {
-        let err = |key: &str, msg: String| Error::config(file, format!("key `{key}`: {msg}"));
-
-        let fiscal_year_start_month = raw.fiscal_year_start_month.unwrap_or(1);
-        if !(1..=12).contains(&fiscal_year_start_month) {
-            return Err(err(
-                "fiscal_year_start_month",
-                format!("{fiscal_year_start_month} is not a month; allowed: 1 to 12"),
-            ));
-        }
-
+        let mut m = Mistakes::default();
+        let fiscal_year_start_month = m.check(
+            "fiscal_year_start_month",
+            raw.fiscal_year_start_month.unwrap_or(1),
+            |v| (1..=12).contains(v),
+            |v| format!("{v} is not a month; allowed: 1 to 12"),
+        );
         let stages = raw.stages.unwrap_or_else(default_stages);
         if let Err((key, message)) = check_stages(&stages) {
-            return Err(err(key, message));
+            m.add(key, message);
         }
-
-        let top_quantile = raw.top_quantile.unwrap_or(0.5);
-        if !(0.0..=1.0).contains(&top_quantile) {
-            return Err(err(
-                "top_quantile",
-                format!("{top_quantile}; allowed: 0 to 1"),
-            ));
-        }
-        let follow_up_threshold = raw.follow_up_threshold.unwrap_or(5);
-        if follow_up_threshold < 0 {
-            return Err(err(
-                "follow_up_threshold",
-                format!("{follow_up_threshold}; allowed: a whole number ≥ 0"),
-            ));
-        }
-
-        let rf = raw.forecast.unwrap_or_default();
-        let mut offsets = rf.snapshot_offsets_days.unwrap_or_else(|| vec![0]);
-        if let Some(bad) = offsets.iter().find(|d| **d < 0) {
-            return Err(err(
-                "forecast.snapshot_offsets_days",
-                format!("{bad} is negative; allowed: whole days ≥ 0"),
-            ));
-        }
-        // Duplicate offsets are dropped (SPEC §7).
-        offsets.sort_unstable();
-        offsets.dedup();
-        let lookback = rf.cycle_lookback_quarters.unwrap_or(4);
-        if lookback < 1 {
-            return Err(err(
-                "forecast.cycle_lookback_quarters",
-                format!("{lookback}; allowed: a whole number ≥ 1"),
-            ));
-        }
-        let new_rep_monthly_revenue = rf.new_rep_monthly_revenue.unwrap_or(5000.0);
-        if new_rep_monthly_revenue < 0.0 {
-            return Err(err(
-                "forecast.new_rep_monthly_revenue",
-                format!("{new_rep_monthly_revenue}; allowed: ≥ 0"),
-            ));
-        }
-
-        let mut comp_plans = default_comp_plans();
-        for (level, plan) in raw.comp_plans.unwrap_or_default() {
-            let key = format!("comp_plans.{level}");
-            let merged = match comp_plans.get(&level) {
-                Some(d) => CompPlan {
-                    base_monthly: plan.base_monthly.unwrap_or(d.base_monthly),
-                    target_monthly: plan.target_monthly.unwrap_or(d.target_monthly),
-                    commission_rate: plan.commission_rate.unwrap_or(d.commission_rate),
-                },
-                None => match (plan.base_monthly, plan.target_monthly, plan.commission_rate) {
-                    (Some(b), Some(t), Some(r)) => CompPlan {
-                        base_monthly: b,
-                        target_monthly: t,
-                        commission_rate: r,
-                    },
-                    _ => {
-                        return Err(err(
-                            &key,
-                            "a new level gives all three of base_monthly, target_monthly, commission_rate".into(),
-                        ))
-                    }
-                },
-            };
-            if merged.base_monthly < 0.0 || merged.target_monthly < 0.0 {
-                return Err(err(
-                    &key,
-                    "base_monthly and target_monthly must be ≥ 0".into(),
-                ));
-            }
-            if !(0.0..=1.0).contains(&merged.commission_rate) {
-                return Err(err(
-                    &key,
-                    format!(
-                        "commission_rate {}; allowed: 0 to 1",
-                        merged.commission_rate
-                    ),
-                ));
-            }
-            comp_plans.insert(level, merged);
-        }
-
-        let rl = raw.lead_scoring.unwrap_or_default();
-        let mut events = default_lead_events();
-        events.extend(rl.events.unwrap_or_default());
-        let flags = rl.flags.unwrap_or_default();
-        let lead_scoring = LeadScoring {
-            threshold: rl.threshold.unwrap_or(15.0),
-            events,
-            matches_persona: flags.matches_persona.unwrap_or(5.0),
-            data_inaccurate: flags.data_inaccurate.unwrap_or(-5.0),
-        };
-
-        let max_reject_ratio = raw.max_reject_ratio.unwrap_or(0.05);
-        if !(0.0..=1.0).contains(&max_reject_ratio) {
-            return Err(err(
-                "max_reject_ratio",
-                format!("{max_reject_ratio}; allowed: 0 to 1"),
-            ));
-        }
-        let keep_runs = raw.keep_runs.unwrap_or(5);
-        if keep_runs < 1 {
-            return Err(err(
-                "keep_runs",
-                format!("{keep_runs}; allowed: a whole number ≥ 1"),
-            ));
-        }
-
-        let grace = raw.retention_grace_hours.unwrap_or(24.0);
-        if !(grace >= 0.0 && grace.is_finite()) {
-            return Err(err(
-                "retention_grace_hours",
-                format!("{grace}; allowed: hours ≥ 0"),
-            ));
-        }
-        let rs = raw.storage.unwrap_or_default();
-        let defaults = StorageSettings::default();
-        let retries = rs.retries.unwrap_or(defaults.retries as i64);
-        if !(0..=100).contains(&retries) {
-            return Err(err(
-                "storage.retries",
-                format!("{retries}; allowed: a whole number from 0 to 100"),
-            ));
-        }
-        let seconds = |key: &str, value: Option<f64>, default: f64| {
-            let v = value.unwrap_or(default);
-            if v > 0.0 && v.is_finite() {
-                Ok(v)
-            } else {
-                Err(err(key, format!("{v}; allowed: seconds > 0")))
-            }
-        };
-        let storage = StorageSettings {
-            retries: retries as u32,
-            retry_timeout_seconds: seconds(
-                "storage.retry_timeout_seconds",
-                rs.retry_timeout_seconds,
-                defaults.retry_timeout_seconds,
-            )?,
-            request_timeout_seconds: seconds(
-                "storage.request_timeout_seconds",
-                rs.request_timeout_seconds,
-                defaults.request_timeout_seconds,
-            )?,
-        };
-
+        let top_quantile = m.check(
+            "top_quantile",
+            raw.top_quantile.unwrap_or(0.5),
+            |v| (0.0..=1.0).contains(v),
+            |v| format!("{v}; allowed: 0 to 1"),
+        );
+        let follow_up_threshold = m.check(
+            "follow_up_threshold",
+            raw.follow_up_threshold.unwrap_or(5),
+            |v| *v >= 0,
+            |v| format!("{v}; allowed: a whole number ≥ 0"),
+        );
+        let forecast = forecast_config(&mut m, raw.forecast.unwrap_or_default());
+        let comp_plans = comp_plans(&mut m, raw.comp_plans.unwrap_or_default());
+        let lead_scoring = lead_scoring(raw.lead_scoring.unwrap_or_default());
+        let max_reject_ratio = m.check(
+            "max_reject_ratio",
+            raw.max_reject_ratio.unwrap_or(0.05),
+            |v| (0.0..=1.0).contains(v),
+            |v| format!("{v}; allowed: 0 to 1"),
+        );
+        let keep_runs = m.check(
+            "keep_runs",
+            raw.keep_runs.unwrap_or(5),
+            |v| *v >= 1,
+            |v| format!("{v}; allowed: a whole number ≥ 1"),
+        );
+        let retention_grace_hours = m.check(
+            "retention_grace_hours",
+            raw.retention_grace_hours.unwrap_or(24.0),
+            |v| *v >= 0.0 && v.is_finite(),
+            |v| format!("{v}; allowed: hours ≥ 0"),
+        );
+        let storage = storage_settings(&mut m, raw.storage.unwrap_or_default());
         let storage_options = raw.storage_options.unwrap_or_default();
-        for key in storage_options.keys() {
-            // A typo (aws_endpont) would otherwise be ignored and the run
-            // would go to the default endpoint.
-            let known = key.parse::<object_store::aws::AmazonS3ConfigKey>().is_ok()
-                || key.parse::<object_store::gcp::GoogleConfigKey>().is_ok()
-                || key.parse::<object_store::azure::AzureConfigKey>().is_ok();
-            if !known {
-                return Err(err(
-                    &format!("storage_options.{key}"),
-                    "not an object_store option for S3, GCS or Azure (for example aws_endpoint, \
-                     aws_region, google_service_account, azure_storage_account_name)"
-                        .into(),
-                ));
-            }
-        }
+        check_storage_options(&mut m, &storage_options);
+        m.into_result(file)?;
 
         Ok(Config {
             preset: raw.preset,
@@ -655,17 +704,12 @@ impl Config {
             top_quantile,
             peer_group: raw.peer_group.unwrap_or(PeerGroup::Company),
             follow_up_threshold: follow_up_threshold as u32,
-            forecast: ForecastConfig {
-                snapshot_offsets_days: offsets,
-                cycle_lookback_quarters: lookback as u32,
-                growth_rate: rf.growth_rate,
-                new_rep_monthly_revenue,
-            },
+            forecast,
             comp_plans,
             lead_scoring,
             max_reject_ratio,
             keep_runs: keep_runs as u32,
-            retention_grace_hours: grace,
+            retention_grace_hours,
             storage,
             storage_options,
         })
@@ -767,6 +811,22 @@ mod tests {
         assert!(message("retention_grace_hours = -1").contains("hours ≥ 0"));
         let ok = "[storage_options]\naws_endpoint = 'http://x'\naws_allow_http = 'true'\n";
         assert!(Config::from_toml("p.toml", ok).is_ok());
+    }
+
+    #[test]
+    fn every_bad_key_is_reported_at_once() {
+        let m = message(
+            "top_quantile = 2\nkeep_runs = 0\n[forecast]\ncycle_lookback_quarters = 0\n[storage]\nretries = 500\n",
+        );
+        assert!(m.contains("4 mistakes"), "{m}");
+        for key in [
+            "`top_quantile`",
+            "`keep_runs`",
+            "`forecast.cycle_lookback_quarters`",
+            "`storage.retries`",
+        ] {
+            assert_eq!(m.matches(key).count(), 1, "{key} in {m}");
+        }
     }
 
     #[test]

@@ -111,11 +111,32 @@ pub struct Validated {
     pub stats: TableStats,
 }
 
+/// The phases of SPEC §1.1, in order: parse, collapse exact duplicates,
+/// row-local reasons, duplicate keys, references, the fx rate, then split.
 pub fn validate(spec: &TableSpec, raw: DataFrame, rules: Rules) -> Result<Validated> {
     let rows_read = raw.height();
+    let mut lf = parse_columns(spec, raw.lazy());
+    lf = collapse_exact_duplicates(spec, lf)?;
+    lf = with_row_local_reasons(spec, lf, rules.unparsable, rules.checks);
+    lf = with_duplicate_keys(spec, lf)?;
+    for (i, r) in rules.references.into_iter().enumerate() {
+        lf = with_reference(lf, r, i);
+    }
+    let has_fx = rules.fx.is_some();
+    if let Some(fx) = rules.fx {
+        lf = mark_where(fx(lf), col("fx_rate").is_null(), Reason::MissingFxRate);
+    }
+    // Collected once: every mart and the child tables' reference checks read
+    // the staged table, and the quarantine counts go into the manifest.
+    let checked = lf.sort(["_row"], Default::default()).collect()?;
+    split(spec, checked, rows_read, has_fx)
+}
+
+/// Each contract column typed from its text (kept as `<column>__text`),
+/// with `_row`, the row's place in the input.
+fn parse_columns(spec: &TableSpec, raw: LazyFrame) -> LazyFrame {
     let names: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
     let texts: Vec<String> = names.iter().map(|n| text_name(n)).collect();
-
     // Timestamps are split into their pieces once, in a column of their own.
     let parts_name = |c: &str| format!("_parts_{c}");
     let timestamp_parts: Vec<Expr> = spec
@@ -135,16 +156,16 @@ pub fn validate(spec: &TableSpec, raw: DataFrame, rules: Rules) -> Result<Valida
             .alias(c.name)
         })
         .collect();
-    let mut lf = raw
-        .lazy()
-        .with_row_index("_row", None)
+    raw.with_row_index("_row", None)
         .rename(&names, &texts, true)
         .with_columns(timestamp_parts)
-        .with_columns(typed);
+        .with_columns(typed)
+}
 
-    // Exact duplicates compare parsed values (100 equals 100.0); a value that
-    // does not parse is compared by its text. The first in path and row
-    // order is kept, before any other check.
+/// Exact duplicates compare parsed values (100 equals 100.0); a value that
+/// does not parse is compared by its text. The first in path and row order
+/// is kept, before any other check.
+fn collapse_exact_duplicates(spec: &TableSpec, lf: LazyFrame) -> Result<LazyFrame> {
     let mut same_row: Vec<Expr> = Vec::new();
     let mut helper_cols: Vec<Expr> = Vec::new();
     for c in spec.columns {
@@ -160,11 +181,19 @@ pub fn validate(spec: &TableSpec, raw: DataFrame, rules: Rules) -> Result<Valida
             same_row.push(col(name));
         }
     }
-    lf = lf
+    Ok(lf
         .with_columns(helper_cols)
-        .filter(col("_row").eq(col("_row").min().over(same_row)?));
+        .filter(col("_row").eq(col("_row").min().over(same_row)?)))
+}
 
-    // The row-local reasons, first match wins.
+/// `reject_reason`: the first row-local reason that applies (SPEC §7's
+/// order), null when none does.
+fn with_row_local_reasons(
+    spec: &TableSpec,
+    lf: LazyFrame,
+    unparsable: Vec<Expr>,
+    table_checks: Vec<(Reason, Expr)>,
+) -> LazyFrame {
     let mut checks: Vec<(Reason, Expr)> = vec![
         (
             Reason::MissingRequired,
@@ -184,10 +213,10 @@ pub fn validate(spec: &TableSpec, raw: DataFrame, rules: Rules) -> Result<Valida
                         .is_not_null()
                         .and(col(c.name).is_null())
                 })
-                .chain(rules.unparsable)),
+                .chain(unparsable)),
         ),
     ];
-    let mut local = rules.checks;
+    let mut local = table_checks;
     local.sort_by_key(|(r, _)| *r);
     checks.extend(local);
     let mut reason = lit(NULL).cast(DataType::String);
@@ -196,67 +225,64 @@ pub fn validate(spec: &TableSpec, raw: DataFrame, rules: Rules) -> Result<Valida
             .then(lit(r.as_str()))
             .otherwise(reason);
     }
-    lf = lf.with_column(reason.alias("reject_reason"));
+    lf.with_column(reason.alias("reject_reason"))
+}
 
-    // Keys: every row with a complete, parsable key takes part, rejected rows
-    // included; all rows of a duplicated key are rejected, keeping any earlier reason.
-    if !spec.key.is_empty() {
-        let key_complete = all(spec.key.iter().map(|k| col(*k).is_not_null()));
-        let copies = col("_row")
-            .count()
-            .over(spec.key.iter().map(|k| col(*k)).collect::<Vec<_>>())?;
-        lf = lf.with_column(
-            when(
-                col("reject_reason")
-                    .is_null()
-                    .and(key_complete)
-                    .and(copies.gt(lit(1))),
-            )
-            .then(lit(Reason::DuplicateKey.as_str()))
+/// Gives `reason` to the rows not yet rejected where `cond` holds.
+fn mark_where(lf: LazyFrame, cond: Expr, reason: Reason) -> LazyFrame {
+    lf.with_column(
+        when(col("reject_reason").is_null().and(cond))
+            .then(lit(reason.as_str()))
             .otherwise(col("reject_reason"))
             .alias("reject_reason"),
-        );
-    }
+    )
+}
 
-    // References to the parents' valid rows; a rejected parent rejects its children.
-    for (i, r) in rules.references.into_iter().enumerate() {
-        let found = format!("_ref_found_{i}");
-        let parent = r.parent.with_column(lit(true).alias(&found));
-        lf = lf
-            .join(
-                parent,
-                [col(r.column)],
-                [col(r.column)],
-                JoinArgs::new(JoinType::Left),
-            )
-            .with_column(
-                when(
-                    col("reject_reason")
-                        .is_null()
-                        .and(col(r.column).is_not_null())
-                        .and(col(&found).is_null()),
-                )
-                .then(lit(Reason::UnknownReference.as_str()))
-                .otherwise(col("reject_reason"))
-                .alias("reject_reason"),
-            );
+/// Keys: every row with a complete, parsable key takes part, rejected rows
+/// included; all rows of a duplicated key are rejected, keeping any earlier
+/// reason.
+fn with_duplicate_keys(spec: &TableSpec, lf: LazyFrame) -> Result<LazyFrame> {
+    if spec.key.is_empty() {
+        return Ok(lf);
     }
+    let key_complete = all(spec.key.iter().map(|k| col(*k).is_not_null()));
+    let copies = col("_row")
+        .count()
+        .over(spec.key.iter().map(|k| col(*k)).collect::<Vec<_>>())?;
+    Ok(mark_where(
+        lf,
+        key_complete.and(copies.gt(lit(1))),
+        Reason::DuplicateKey,
+    ))
+}
 
-    let has_fx = rules.fx.is_some();
-    if let Some(fx) = rules.fx {
-        lf = fx(lf).with_column(
-            when(col("reject_reason").is_null().and(col("fx_rate").is_null()))
-                .then(lit(Reason::MissingFxRate.as_str()))
-                .otherwise(col("reject_reason"))
-                .alias("reject_reason"),
-        );
-    }
+/// A reference to the parent's valid rows; a rejected parent rejects its
+/// children. `i` names the helper column.
+fn with_reference(lf: LazyFrame, r: Reference, i: usize) -> LazyFrame {
+    let found = format!("_ref_found_{i}");
+    let parent = r.parent.with_column(lit(true).alias(&found));
+    let joined = lf.join(
+        parent,
+        [col(r.column)],
+        [col(r.column)],
+        JoinArgs::new(JoinType::Left),
+    );
+    mark_where(
+        joined,
+        col(r.column).is_not_null().and(col(&found).is_null()),
+        Reason::UnknownReference,
+    )
+}
 
-    // Collected once: every mart and the child tables' reference checks read
-    // the staged table, and the quarantine counts go into the manifest.
-    let checked = lf.sort(["_row"], Default::default()).collect()?;
+/// The checked rows split into valid rows and quarantine rows, with the counts.
+fn split(
+    spec: &TableSpec,
+    checked: DataFrame,
+    rows_read: usize,
+    has_fx: bool,
+) -> Result<Validated> {
+    let names: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
     let duplicates_collapsed = rows_read - checked.height();
-
     let mut valid_cols: Vec<Expr> = names.iter().map(|n| col(*n)).collect();
     if has_fx {
         valid_cols.push(col("fx_rate"));
@@ -280,31 +306,36 @@ pub fn validate(spec: &TableSpec, raw: DataFrame, rules: Rules) -> Result<Valida
         .filter(col("reject_reason").is_not_null())
         .select(rejected_cols)
         .collect()?;
-
-    let mut reasons = BTreeMap::new();
-    if rejected.height() > 0 {
-        let counts = rejected
-            .clone()
-            .lazy()
-            .group_by([col("reject_reason")])
-            .agg([len().alias("n")])
-            .collect()?;
-        let rs = counts.column("reject_reason")?.str()?.clone();
-        let ns = counts.column("n")?.cast(&DataType::UInt64)?;
-        for (r, n) in rs.iter().zip(ns.u64()?.iter()) {
-            reasons.insert(r.unwrap_or_default().to_string(), n.unwrap_or(0) as usize);
-        }
-    }
     let stats = TableStats {
         rows_filtered: 0,
         rows_read,
         duplicates_collapsed,
         rejected: rejected.height(),
-        reasons,
+        reasons: reason_counts(&rejected)?,
     };
     Ok(Validated {
         valid,
         rejected,
         stats,
     })
+}
+
+/// Rejected rows per reason.
+fn reason_counts(rejected: &DataFrame) -> Result<BTreeMap<String, usize>> {
+    let mut reasons = BTreeMap::new();
+    if rejected.height() == 0 {
+        return Ok(reasons);
+    }
+    let counts = rejected
+        .clone()
+        .lazy()
+        .group_by([col("reject_reason")])
+        .agg([len().alias("n")])
+        .collect()?;
+    let rs = counts.column("reject_reason")?.str()?.clone();
+    let ns = counts.column("n")?.cast(&DataType::UInt64)?;
+    for (r, n) in rs.iter().zip(ns.u64()?.iter()) {
+        reasons.insert(r.unwrap_or_default().to_string(), n.unwrap_or(0) as usize);
+    }
+    Ok(reasons)
 }
