@@ -32,8 +32,8 @@ echo "inputs: $(du -sh "$DATA" | cut -f1) in $DATA"
 rm -rf "$OUT"
 /usr/bin/time -v "$BIN" --log-format json run --pipeline pipelines/bench.toml --source "$DATA" --output "$OUT" --as-of 2025-11-15 \
   2> "$WORK/run.log" || { tail -5 "$WORK/run.log"; exit 1; }
-grep -E '"stage":"[a-z:_]+"' "$WORK/run.log" | grep -E 'Stage finished|Mart built|Table read' \
-  | sed -E 's/.*"(stage|mart|table)":"([^"]+)".*"rows":([0-9]+).*"seconds":([0-9.]+).*/  \2 rows=\3 seconds=\4/' || true
+grep -E '"step":"[a-z:_]+"' "$WORK/run.log" | grep -E 'Step finished|Mart built|Table read' \
+  | sed -E 's/.*"(step|mart|table)":"([^"]+)".*"rows":([0-9]+).*"ms":([0-9]+).*/  \2 rows=\3 ms=\4/' || true
 grep -E 'Elapsed \(wall clock\)|Maximum resident set size' "$WORK/run.log"
 
 # The same data as a Salesforce export (SPEC 1.2's goal: the mapped run

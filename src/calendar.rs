@@ -52,6 +52,11 @@ impl AsOf {
         self.instant.and_utc().timestamp_micros()
     }
 
+    /// RFC 3339 in UTC with microseconds, as the manifest and logs write it.
+    pub fn format(&self) -> String {
+        self.instant.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    }
+
     /// The instant as a polars literal of the pipeline's timestamp type.
     pub fn lit(&self) -> Expr {
         instant_lit(self.micros())

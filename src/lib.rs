@@ -1,6 +1,8 @@
 //! salesops: CRM history in object storage -> validated staging tables ->
 //! shared intermediate building blocks -> Parquet marts, published with
-//! write-audit-publish. The layers follow dbt's: see STYLE in the README.
+//! write-audit-publish. The layers follow dbt's and point one way:
+//! staging -> intermediate -> marts -> publish, with `pipeline` on top
+//! (see "How the code is laid out" in docs/CONTRIBUTING.md).
 
 pub mod calendar;
 pub mod config;
@@ -17,3 +19,8 @@ pub mod staging;
 pub mod storage;
 
 pub use error::{Error, Result};
+
+/// Milliseconds since `started`: how logs and the manifest give durations.
+pub fn millis_since(started: std::time::Instant) -> u64 {
+    started.elapsed().as_millis() as u64
+}

@@ -8,9 +8,9 @@ use tracing::{info, warn};
 use crate::calendar::AsOf;
 use crate::config::Config;
 use crate::error::Result;
-use crate::intermediate::Inputs;
+use crate::intermediate::Models;
 use crate::marts;
-use crate::publish::{self, InputEntry, Manifest, PublishInput, StageEntry};
+use crate::publish::{self, InputFile, Manifest, PublishInput, Step};
 use crate::staging::{self, Listing, Staged};
 use crate::storage::{Access, Storage};
 
@@ -32,11 +32,11 @@ pub enum Outcome {
 
 /// Fingerprints of the listed input files (no reads), so a rerun with
 /// unchanged inputs can stop before doing any work.
-pub fn input_entries(listing: &Listing) -> Vec<InputEntry> {
+pub fn input_files(listing: &Listing) -> Vec<InputFile> {
     listing
         .all()
         .into_iter()
-        .map(|(table, f)| InputEntry {
+        .map(|(table, f)| InputFile {
             table: table.to_string(),
             path: f.path,
             size: f.size,
@@ -76,15 +76,16 @@ fn open(config: &Config, url: &str, access: Access) -> Result<Storage> {
     Storage::open_with(url, &config.storage_options, &config.storage, access)
 }
 
-struct Stages(Vec<StageEntry>);
+/// The steps of a run with their timings, for the log and the manifest.
+struct StepTimings(Vec<Step>);
 
-impl Stages {
+impl StepTimings {
     fn record(&mut self, name: &str, started: Instant, rows: usize) {
-        let seconds = started.elapsed().as_secs_f64();
-        info!(stage = name, rows, seconds, "Stage finished.");
-        self.0.push(StageEntry {
+        let ms = crate::millis_since(started);
+        info!(step = name, rows, ms, "Step finished.");
+        self.0.push(Step {
             name: name.to_string(),
-            seconds,
+            ms,
             rows,
         });
     }
@@ -93,7 +94,12 @@ impl Stages {
 /// Stages every table and checks the rep levels against the comp plans.
 pub fn stage(source: &Storage, listing: &Listing, config: &Config) -> Result<Staged> {
     let staged = staging::stage_all(source, listing, config)?;
-    let levels = staged.reps.valid.column("level")?.str()?.clone();
+    let levels = staged
+        .get(&staging::reps::SPEC)
+        .valid
+        .column("level")?
+        .str()?
+        .clone();
     let mut distinct: Vec<&str> = levels.iter().flatten().collect();
     distinct.sort_unstable();
     distinct.dedup();
@@ -107,7 +113,7 @@ pub fn run(
     output: &Storage,
     opts: &RunOptions,
 ) -> Result<Outcome> {
-    let mut stages = Stages(Vec::new());
+    let mut steps = StepTimings(Vec::new());
     let started = Instant::now();
     // Read before anything else: the pointer is replaced at the end only if
     // no other run replaced it meanwhile (SPEC §5.1).
@@ -115,7 +121,7 @@ pub fn run(
     // One listing: the tables' files and the export's own config.
     let listing = Listing::of(source, config)?;
     let config = &with_export_config(source, &listing, config)?;
-    let inputs = input_entries(&listing);
+    let inputs = input_files(&listing);
     let run_id = publish::run_id(&inputs, config, &opts.as_of);
     if !opts.force {
         if let Some(latest) = &latest_at_start.latest {
@@ -130,11 +136,11 @@ pub fn run(
             }
         }
     }
-    info!(run_id, as_of = %publish::format_instant(&opts.as_of), source = source.url(), output = output.url(), "Run started.");
+    info!(run_id, as_of = %opts.as_of.format(), source = source.url(), output = output.url(), "Run started.");
 
     let staged = stage(source, &listing, config)?;
     let rows_read: usize = staged.tables().iter().map(|t| t.stats.rows_read).sum();
-    stages.record("staging", started, rows_read);
+    steps.record("staging", started, rows_read);
 
     // The quarantine is written even when the run then stops, so the analyst
     // can see why; it is not published until the manifest names it.
@@ -144,7 +150,7 @@ pub fn run(
     let started = Instant::now();
     let rejected = publish::write_quarantine(output, &run_id, &staged)?;
     let rejected_rows: usize = staged.tables().iter().map(|t| t.stats.rejected).sum();
-    stages.record("quarantine", started, rejected_rows);
+    steps.record("quarantine", started, rejected_rows);
     for t in staged.tables() {
         if t.stats.rejected > 0 {
             warn!(table = t.name, rejected = t.stats.rejected, reasons = ?t.stats.reasons, "Rows rejected to the quarantine.");
@@ -153,14 +159,14 @@ pub fn run(
     staged.check_reject_ratios(config)?;
 
     let started = Instant::now();
-    let intermediate = Inputs::build(&staged, config, opts.as_of)?;
-    stages.record("intermediate", started, intermediate.synthesized_histories);
+    let intermediate = Models::build(&staged, config, opts.as_of)?;
+    steps.record("intermediate", started, intermediate.synthesized_histories);
 
     let built = marts::build_all(&intermediate, config)?;
     for m in &built {
-        stages.0.push(StageEntry {
+        steps.0.push(Step {
             name: format!("mart:{}", m.spec.name),
-            seconds: m.seconds,
+            ms: m.ms,
             rows: m.frame.height(),
         });
     }
@@ -182,11 +188,11 @@ pub fn run(
             synthesized_histories: intermediate.synthesized_histories,
             unknown_event_types: marts::lead_scores::unknown_event_types(&intermediate, config)?,
             marts: built,
-            stages: stages.0.clone(),
+            steps: steps.0.clone(),
             latest_at_start: &latest_at_start,
         },
     )?;
-    stages.record("publish", started, mart_rows);
+    steps.record("publish", started, mart_rows);
     info!(run_id, "Run published.");
     Ok(Outcome::Published(Box::new(manifest)))
 }

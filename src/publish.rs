@@ -57,7 +57,7 @@ pub struct Dataset {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct InputEntry {
+pub struct InputFile {
     pub table: String,
     pub path: String,
     pub size: u64,
@@ -65,9 +65,10 @@ pub struct InputEntry {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct StageEntry {
+pub struct Step {
     pub name: String,
-    pub seconds: f64,
+    /// Wall time in milliseconds.
+    pub ms: u64,
     pub rows: usize,
 }
 
@@ -81,12 +82,15 @@ pub struct Manifest {
     pub config: serde_json::Value,
     pub marts: BTreeMap<String, Dataset>,
     pub rejected: BTreeMap<String, Dataset>,
-    pub inputs: Vec<InputEntry>,
+    pub inputs: Vec<InputFile>,
     pub tables: BTreeMap<String, TableStats>,
     pub synthesized_histories: usize,
     /// Lead events whose type the config does not score (they count 0), by type.
     pub unknown_event_types: BTreeMap<String, usize>,
-    pub stages: Vec<StageEntry>,
+    /// Each step of the run (staging, quarantine, intermediate, every mart)
+    /// with its time and rows (absent from manifests of older versions).
+    #[serde(default)]
+    pub steps: Vec<Step>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -95,12 +99,8 @@ pub struct Latest {
     pub manifest: String,
 }
 
-pub fn format_instant(as_of: &AsOf) -> String {
-    as_of.instant.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
-}
-
 /// The same inputs, config, as_of and program version give the same run_id.
-pub fn run_id(inputs: &[InputEntry], config: &Config, as_of: &AsOf) -> String {
+pub fn run_id(inputs: &[InputFile], config: &Config, as_of: &AsOf) -> String {
     let mut h = Sha256::new();
     h.update(env!("CARGO_PKG_VERSION"));
     h.update(b"\0");
@@ -111,7 +111,7 @@ pub fn run_id(inputs: &[InputEntry], config: &Config, as_of: &AsOf) -> String {
         ));
     }
     h.update(serde_json::to_vec(config).expect("config serialises"));
-    h.update(format_instant(as_of));
+    h.update(as_of.format());
     let digest = format!("{:x}", h.finalize());
     format!("{}-{}", as_of.date().format("%Y%m%d"), &digest[..16])
 }
@@ -250,13 +250,13 @@ pub struct PublishInput<'a> {
     pub as_of: &'a AsOf,
     pub config: &'a Config,
     pub source: &'a str,
-    pub inputs: Vec<InputEntry>,
+    pub inputs: Vec<InputFile>,
     pub staged: &'a Staged,
     pub rejected: BTreeMap<String, Dataset>,
     pub synthesized_histories: usize,
     pub unknown_event_types: BTreeMap<String, usize>,
     pub marts: Vec<Mart>,
-    pub stages: Vec<StageEntry>,
+    pub steps: Vec<Step>,
     /// `_latest.json` when the run started: the pointer is replaced only if
     /// it is still that.
     pub latest_at_start: &'a LatestAtStart,
@@ -278,7 +278,7 @@ pub fn publish(output: &Storage, p: PublishInput<'_>) -> Result<Manifest> {
     }
     let manifest = Manifest {
         run_id: p.run_id.to_string(),
-        as_of: format_instant(p.as_of),
+        as_of: p.as_of.format(),
         version: env!("CARGO_PKG_VERSION").to_string(),
         published_at: chrono::Utc::now()
             .format("%Y-%m-%dT%H:%M:%S%.6fZ")
@@ -291,7 +291,7 @@ pub fn publish(output: &Storage, p: PublishInput<'_>) -> Result<Manifest> {
         tables,
         synthesized_histories: p.synthesized_histories,
         unknown_event_types: p.unknown_event_types,
-        stages: p.stages,
+        steps: p.steps,
     };
     let manifest_path = manifest_path(p.run_id);
     output.put(

@@ -1,5 +1,5 @@
 //! Intermediate: the building blocks several marts share (STYLE: dbt's
-//! intermediate layer). `Inputs` is the staged data after the as_of cut,
+//! intermediate layer). `Models` is the staged data after the as_of cut,
 //! in reporting currency, with stage kinds and activity flags joined on, plus
 //! the quarter spine. Nothing here is collected except the few counts the
 //! manifest needs.
@@ -15,9 +15,9 @@ use crate::calendar::{quarter_spine, AsOf, FiscalCalendar};
 use crate::config::Config;
 use crate::domain::StageKind;
 use crate::error::Result;
-use crate::staging::Staged;
+use crate::staging::{self, Staged, TableSpec};
 
-pub struct Inputs {
+pub struct Models {
     pub calendar: FiscalCalendar,
     pub as_of: AsOf,
     /// quarter_idx, fiscal_quarter, quarter_start, quarter_end, is_complete, end_instant.
@@ -70,16 +70,13 @@ fn activity_flags(config: &Config) -> LazyFrame {
     .lazy()
 }
 
-impl Inputs {
-    pub fn build(staged: &Staged, config: &Config, as_of: AsOf) -> Result<Inputs> {
+impl Models {
+    pub fn build(staged: &Staged, config: &Config, as_of: AsOf) -> Result<Models> {
         let calendar = FiscalCalendar::new(config.fiscal_year_start_month);
         let kinds = stage_kinds(config);
         let t = as_of.lit();
         let opportunities = staged
-            .opportunities
-            .valid
-            .clone()
-            .lazy()
+            .valid(&staging::opportunities::SPEC)
             .filter(col("created_date").lt_eq(crate::calendar::date_lit(as_of.date())))
             .with_column(fx::to_reporting(col("amount"), col("fx_rate")).alias("amount"))
             .join(
@@ -101,54 +98,9 @@ impl Inputs {
             .next()
             .flatten();
         let spine = quarter_spine(&calendar, first, &as_of);
-
-        let history_rows = staged.opportunity_history.valid.clone().lazy().join(
-            opportunities.clone().select([col("opportunity_id")]),
-            [col("opportunity_id")],
-            [col("opportunity_id")],
-            JoinArgs::new(JoinType::Semi),
-        );
-        // Synthesised when no valid history row exists, even one after as_of (SPEC §7).
-        let synthesized_histories = opportunities
-            .clone()
-            .join(
-                history_rows.clone().select([col("opportunity_id")]),
-                [col("opportunity_id")],
-                [col("opportunity_id")],
-                JoinArgs::new(JoinType::Anti),
-            )
-            .select([len().alias("n")])
-            .collect()?
-            .column("n")?
-            .cast(&DataType::UInt64)?
-            .u64()?
-            .get(0)
-            .unwrap_or(0) as usize;
-        let history = opportunity_state::history_with_synthetic(
-            opportunities.clone().select([
-                col("opportunity_id"),
-                col("created_date"),
-                col("close_date"),
-                col("stage"),
-                col("amount"),
-            ]),
-            history_rows,
-            kinds.clone(),
-            config.first_open_stage(),
-        )
-        .filter(col("changed_at").lt_eq(t.clone()))
-        .join(
-            kinds.clone(),
-            [col("stage")],
-            [col("stage")],
-            JoinArgs::new(JoinType::Left),
-        );
-
+        let (history, synthesized_histories) = history(staged, &opportunities, kinds, config)?;
         let activities = staged
-            .activities
-            .valid
-            .clone()
-            .lazy()
+            .valid(&staging::activities::SPEC)
             .filter(col("started_at").lt_eq(t.clone()))
             .with_column(col("duration_minutes").fill_null(lit(0.0)))
             .join(
@@ -157,35 +109,21 @@ impl Inputs {
                 [col("activity_type")],
                 JoinArgs::new(JoinType::Left),
             );
-
-        Ok(Inputs {
+        let until_as_of =
+            |table: &TableSpec, at: &str| staged.valid(table).filter(col(at).lt_eq(t.clone()));
+        Ok(Models {
             earliest_created: first,
             calendar,
             as_of,
             spine,
-            reps: staged.reps.valid.clone().lazy(),
-            quotas: staged.quotas.valid.clone().lazy(),
+            reps: staged.valid(&staging::reps::SPEC),
+            quotas: staged.valid(&staging::quotas::SPEC),
             opportunities,
-            history,
+            history: history.filter(col("changed_at").lt_eq(t.clone())),
             activities,
-            leads: staged
-                .leads
-                .valid
-                .clone()
-                .lazy()
-                .filter(col("created_at").lt_eq(t.clone())),
-            lead_events: staged
-                .lead_events
-                .valid
-                .clone()
-                .lazy()
-                .filter(col("occurred_at").lt_eq(t.clone())),
-            forecast_submissions: staged
-                .forecast_submissions
-                .valid
-                .clone()
-                .lazy()
-                .filter(col("submitted_at").lt_eq(t)),
+            leads: until_as_of(&staging::leads::SPEC, "created_at"),
+            lead_events: until_as_of(&staging::lead_events::SPEC, "occurred_at"),
+            forecast_submissions: until_as_of(&staging::forecast_submissions::SPEC, "submitted_at"),
             synthesized_histories,
         })
     }
@@ -242,4 +180,56 @@ pub fn join_latest_at_or_before(
             check_sortedness: false,
         })))
         .finish()
+}
+
+/// The real and synthetic history of `opportunities` (every instant, with
+/// stage kinds joined on), and how many opportunities got synthetic rows:
+/// those with no valid history row, even one after as_of (SPEC §7).
+fn history(
+    staged: &Staged,
+    opportunities: &LazyFrame,
+    kinds: LazyFrame,
+    config: &Config,
+) -> Result<(LazyFrame, usize)> {
+    let history_rows = staged.valid(&staging::opportunity_history::SPEC).join(
+        opportunities.clone().select([col("opportunity_id")]),
+        [col("opportunity_id")],
+        [col("opportunity_id")],
+        JoinArgs::new(JoinType::Semi),
+    );
+    // A count for the manifest: one small collect.
+    let synthesized = opportunities
+        .clone()
+        .join(
+            history_rows.clone().select([col("opportunity_id")]),
+            [col("opportunity_id")],
+            [col("opportunity_id")],
+            JoinArgs::new(JoinType::Anti),
+        )
+        .select([len().alias("n")])
+        .collect()?
+        .column("n")?
+        .cast(&DataType::UInt64)?
+        .u64()?
+        .get(0)
+        .unwrap_or(0) as usize;
+    let history = opportunity_state::history_with_synthetic(
+        opportunities.clone().select([
+            col("opportunity_id"),
+            col("created_date"),
+            col("close_date"),
+            col("stage"),
+            col("amount"),
+        ]),
+        history_rows,
+        kinds.clone(),
+        config.first_open_stage(),
+    )
+    .join(
+        kinds,
+        [col("stage")],
+        [col("stage")],
+        JoinArgs::new(JoinType::Left),
+    );
+    Ok((history, synthesized))
 }

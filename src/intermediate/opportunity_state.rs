@@ -85,7 +85,7 @@ pub fn history_with_synthetic(
 /// the opportunity's state at that instant: `state_stage`, `state_amount`,
 /// `state_close_date`, `state_kind`, `state_probability` of its latest
 /// history row with `changed_at ≤ instant`, all null when it did not exist yet.
-/// `history` is `Inputs::history` (with stage kinds joined on).
+/// `history` is `Models::history` (with stage kinds joined on).
 pub fn state_at(history: LazyFrame, at: LazyFrame) -> LazyFrame {
     let right = history
         .select([

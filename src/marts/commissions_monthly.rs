@@ -19,7 +19,7 @@ use super::MartSpec;
 use crate::calendar::{days_since_epoch, end_of_day_time, month_index_expr};
 use crate::config::Config;
 use crate::domain::StageKind;
-use crate::intermediate::Inputs;
+use crate::intermediate::Models;
 
 pub const SPEC: MartSpec = MartSpec {
     name: "commissions_monthly",
@@ -50,8 +50,8 @@ fn next_month(d: NaiveDate) -> NaiveDate {
 
 /// Every month from the first covered month to the as_of month: `month`
 /// (its first day) and `is_complete` (its last instant is at or before as_of).
-fn month_spine(inputs: &Inputs) -> PolarsResult<LazyFrame> {
-    let first = inputs
+fn month_spine(models: &Models) -> PolarsResult<LazyFrame> {
+    let first = models
         .spine
         .column("quarter_start")?
         .date()?
@@ -59,7 +59,7 @@ fn month_spine(inputs: &Inputs) -> PolarsResult<LazyFrame> {
         .next()
         .flatten()
         .expect("the spine has a quarter");
-    let as_of = inputs.as_of;
+    let as_of = models.as_of;
     let (mut months, mut complete) = (vec![], vec![]);
     let mut m = first;
     while m <= as_of.date() {
@@ -89,12 +89,12 @@ fn plans(config: &Config) -> LazyFrame {
     .lazy()
 }
 
-pub fn build(inputs: &Inputs, config: &Config) -> PolarsResult<LazyFrame> {
+pub fn build(models: &Models, config: &Config) -> PolarsResult<LazyFrame> {
     let month_of = |d: Expr| month_index_expr(d);
-    let rep_months = inputs
+    let rep_months = models
         .reps
         .clone()
-        .cross_join(month_spine(inputs)?, None)
+        .cross_join(month_spine(models)?, None)
         .filter(
             month_of(col("month"))
                 .gt_eq(month_of(col("hire_date")))
@@ -105,7 +105,7 @@ pub fn build(inputs: &Inputs, config: &Config) -> PolarsResult<LazyFrame> {
                 ),
         )
         .with_column(month_of(col("month")).alias("month_idx"));
-    let won = inputs
+    let won = models
         .opportunities
         .clone()
         .filter(StageKind::Won.matches(col("kind")))
@@ -114,7 +114,7 @@ pub fn build(inputs: &Inputs, config: &Config) -> PolarsResult<LazyFrame> {
             month_of(col("close_date")).alias("month_idx"),
         ])
         .agg([col("amount").sum().alias("won_amount")]);
-    let quotas = inputs.quotas.clone().select([
+    let quotas = models.quotas.clone().select([
         col("rep_id"),
         month_of(col("month")).alias("month_idx"),
         col("quota_amount"),

@@ -9,7 +9,7 @@ use polars::prelude::*;
 
 use super::MartSpec;
 use crate::intermediate::rollup::{in_scopes, ratio, ALL_SCOPES};
-use crate::intermediate::Inputs;
+use crate::intermediate::Models;
 
 pub const SPEC: MartSpec = MartSpec {
     name: "forecast_accuracy",
@@ -43,10 +43,10 @@ pub const SPEC: MartSpec = MartSpec {
 
 /// `forecast_rows`: the forecasts frame before publishing (with
 /// `quarter_idx` and `is_complete`).
-pub fn build(inputs: &Inputs, forecast_rows: LazyFrame) -> LazyFrame {
-    let won = inputs
+pub fn build(models: &Models, forecast_rows: LazyFrame) -> LazyFrame {
+    let won = models
         .won_with_team()
-        .with_column(inputs.quarter_of(col("close_date")).alias("quarter_idx"));
+        .with_column(models.quarter_of(col("close_date")).alias("quarter_idx"));
     let actual = in_scopes(won, &ALL_SCOPES)
         .group_by([col("scope"), col("scope_id"), col("quarter_idx")])
         .agg([col("amount").sum().alias("actual_amount")]);

@@ -12,7 +12,7 @@ use polars::prelude::*;
 
 use super::MartSpec;
 use crate::config::Config;
-use crate::intermediate::{lead_response, Inputs};
+use crate::intermediate::{lead_response, Models};
 
 pub const SPEC: MartSpec = MartSpec {
     name: "lead_scores",
@@ -44,8 +44,8 @@ fn event_points(config: &Config) -> LazyFrame {
 
 /// Lead events (up to as_of) with their points; unknown types get 0 points
 /// and `known = false`.
-pub fn scored_events(inputs: &Inputs, config: &Config) -> LazyFrame {
-    inputs
+pub fn scored_events(models: &Models, config: &Config) -> LazyFrame {
+    models
         .lead_events
         .clone()
         .join(
@@ -60,9 +60,9 @@ pub fn scored_events(inputs: &Inputs, config: &Config) -> LazyFrame {
         ])
 }
 
-pub fn build(inputs: &Inputs, config: &Config) -> PolarsResult<LazyFrame> {
+pub fn build(models: &Models, config: &Config) -> PolarsResult<LazyFrame> {
     let scoring = &config.lead_scoring;
-    let leads = inputs.leads.clone().with_column(
+    let leads = models.leads.clone().with_column(
         (when(col("matches_persona").fill_null(lit(false)))
             .then(lit(scoring.matches_persona))
             .otherwise(lit(0.0))
@@ -74,7 +74,7 @@ pub fn build(inputs: &Inputs, config: &Config) -> PolarsResult<LazyFrame> {
 
     // The running score: one step per distinct instant (created_at, and
     // each event's instant, moved up to created_at when earlier).
-    let event_steps = scored_events(inputs, config)
+    let event_steps = scored_events(models, config)
         .join(
             leads.clone().select([col("lead_id"), col("created_at")]),
             [col("lead_id")],
@@ -119,7 +119,7 @@ pub fn build(inputs: &Inputs, config: &Config) -> PolarsResult<LazyFrame> {
     let event_total = steps
         .group_by([col("lead_id")])
         .agg([col("points").sum().alias("event_points")]);
-    let converted = inputs
+    let converted = models
         .opportunities
         .clone()
         .filter(col("lead_id").is_not_null())
@@ -135,7 +135,7 @@ pub fn build(inputs: &Inputs, config: &Config) -> PolarsResult<LazyFrame> {
             JoinArgs::new(JoinType::Left),
         )
     };
-    let mut rows = lead_response::with_first_response(leads, inputs.activities.clone());
+    let mut rows = lead_response::with_first_response(leads, models.activities.clone());
     for part in [event_total, sql_at, converted] {
         rows = by_lead(rows, part);
     }
@@ -151,10 +151,10 @@ pub fn build(inputs: &Inputs, config: &Config) -> PolarsResult<LazyFrame> {
 /// Events of types the config does not score (they count 0), by type: for
 /// the manifest, so a typo in `[lead_scoring.events]` shows.
 pub fn unknown_event_types(
-    inputs: &Inputs,
+    models: &Models,
     config: &Config,
 ) -> PolarsResult<std::collections::BTreeMap<String, usize>> {
-    let counts = scored_events(inputs, config)
+    let counts = scored_events(models, config)
         .filter(col("known").not())
         .group_by([col("event_type")])
         .agg([len().cast(DataType::UInt64).alias("n")])

@@ -16,7 +16,7 @@ use polars::prelude::*;
 
 use crate::config::Config;
 use crate::error::{Context, Error, Result};
-use crate::intermediate::Inputs;
+use crate::intermediate::Models;
 
 #[derive(Debug, Clone, Copy)]
 pub struct MartSpec {
@@ -42,7 +42,7 @@ pub const MARTS: [MartSpec; 8] = [
 pub struct Mart {
     pub spec: MartSpec,
     pub frame: DataFrame,
-    pub seconds: f64,
+    pub ms: u64,
 }
 
 /// Grain keys are not null and unique.
@@ -93,24 +93,24 @@ fn finish(spec: MartSpec, lf: LazyFrame, started: std::time::Instant) -> Result<
         .during(|| format!("building mart `{}`", spec.name))?;
     check_grain(&spec, &frame)?;
     tracing::info!(
-        stage = "marts",
+        step = "marts",
         mart = spec.name,
         rows = frame.height(),
-        seconds = started.elapsed().as_secs_f64(),
+        ms = crate::millis_since(started),
         "Mart built."
     );
     Ok(Mart {
         spec,
         frame,
-        seconds: started.elapsed().as_secs_f64(),
+        ms: crate::millis_since(started),
     })
 }
 
 /// Builds and checks every mart.
-pub fn build_all(inputs: &Inputs, config: &Config) -> Result<Vec<Mart>> {
+pub fn build_all(models: &Models, config: &Config) -> Result<Vec<Mart>> {
     let started = std::time::Instant::now();
     // Collected once: the trends and KPI marts both read it.
-    let performance = rep_quarter_performance::build(inputs, config)
+    let performance = rep_quarter_performance::build(models, config)
         .collect()
         .during(|| "building mart `rep_quarter_performance`")?;
     let perf_mart = finish(
@@ -131,13 +131,13 @@ pub fn build_all(inputs: &Inputs, config: &Config) -> Result<Vec<Mart>> {
 
     // Collected once: forecast_accuracy reads the forecasts.
     let started = std::time::Instant::now();
-    let forecast_rows = forecasts::build(inputs, config, performance.lazy())?
+    let forecast_rows = forecasts::build(models, config, performance.lazy())?
         .collect()
         .during(|| "building mart `forecasts`")?;
     let forecast_mart = finish(forecasts::SPEC, forecast_rows.clone().lazy(), started)?;
 
     let started = std::time::Instant::now();
-    let accuracy = forecast_accuracy::build(inputs, forecast_rows.lazy())
+    let accuracy = forecast_accuracy::build(models, forecast_rows.lazy())
         .collect()
         .during(|| "building mart `forecast_accuracy`")?;
     let accuracy_mart = finish(forecast_accuracy::SPEC, accuracy.clone().lazy(), started)?;
@@ -149,14 +149,14 @@ pub fn build_all(inputs: &Inputs, config: &Config) -> Result<Vec<Mart>> {
     let started = std::time::Instant::now();
     let leads_mart = finish(
         lead_scores::SPEC,
-        lead_scores::build(inputs, config)?,
+        lead_scores::build(models, config)?,
         started,
     )?;
 
     let started = std::time::Instant::now();
     let commissions_mart = finish(
         commissions_monthly::SPEC,
-        commissions_monthly::build(inputs, config)?,
+        commissions_monthly::build(models, config)?,
         started,
     )?;
 

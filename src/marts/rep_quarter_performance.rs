@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::domain::StageKind;
 use crate::intermediate::opportunity_state::state_at;
 use crate::intermediate::rollup::{count_where, deal_and_activity_ratios, ratio, sum_where};
-use crate::intermediate::{lead_response, Inputs};
+use crate::intermediate::{lead_response, Models};
 
 pub const SPEC: MartSpec = MartSpec {
     name: "rep_quarter_performance",
@@ -63,134 +63,39 @@ pub const COLUMNS: &[&str] = &[
 /// The rep-quarter rows with every §4.1 column, plus `quarter_idx` and
 /// `sales_cycle_days_total` (what team_quarter_kpis needs to average over
 /// deals rather than over reps).
-pub fn build(inputs: &Inputs, config: &Config) -> LazyFrame {
-    let spine = inputs.spine();
-    let rep_quarters = inputs.reps.clone().cross_join(spine, None).filter(
+pub fn build(models: &Models, config: &Config) -> LazyFrame {
+    let rep_quarters = models.reps.clone().cross_join(models.spine(), None).filter(
         col("hire_date").lt_eq(col("quarter_end")).and(
             col("end_date")
                 .is_null()
                 .or(col("end_date").gt_eq(col("quarter_start"))),
         ),
     );
-
-    // Deals closed in the quarter, with their touches: activities by any rep
-    // linked to the deal, on or before its close_date (by UTC date).
-    let closed = inputs
-        .opportunities
-        .clone()
-        .filter(StageKind::Open.matches(col("kind")).not())
-        .with_column(inputs.quarter_of(col("close_date")).alias("quarter_idx"));
-    let touches = inputs
-        .activities
-        .clone()
-        .filter(col("opportunity_id").is_not_null())
-        .select([col("opportunity_id"), col("started_at")])
-        .join(
-            closed
-                .clone()
-                .filter(StageKind::Won.matches(col("kind")))
-                .select([col("opportunity_id"), col("close_date")]),
-            [col("opportunity_id")],
-            [col("opportunity_id")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .filter(col("started_at").dt().date().lt_eq(col("close_date")))
-        .group_by([col("opportunity_id")])
-        .agg([len().cast(DataType::Int64).alias("touches")]);
-    let won = StageKind::Won.matches(col("kind"));
-    let lost = StageKind::Lost.matches(col("kind"));
-    let deals = closed
-        .join(
-            touches,
-            [col("opportunity_id")],
-            [col("opportunity_id")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .with_column(col("touches").fill_null(lit(0i64)))
-        .group_by([col("rep_id"), col("quarter_idx")])
-        .agg([
-            sum_where(won.clone(), col("amount")).alias("won_amount"),
-            count_where(won.clone()).alias("won_count"),
-            count_where(lost.clone()).alias("lost_count"),
-            sum_where(lost, col("amount")).alias("lost_amount"),
-            when(won.clone())
-                .then(days_between(col("close_date"), col("created_date")))
-                .otherwise(lit(0i64))
-                .sum()
-                .alias("sales_cycle_days_total"),
-            when(won.clone())
-                .then(col("touches"))
-                .otherwise(lit(0i64))
-                .sum()
-                .alias("touches_total"),
-            count_where(won.and(col("touches").gt_eq(lit(config.follow_up_threshold as i64))))
-                .alias("won_with_follow_ups"),
-        ]);
-
-    let quotas = inputs
+    let quotas = models
         .quotas
         .clone()
-        .with_column(inputs.quarter_of(col("month")).alias("quarter_idx"))
+        .with_column(models.quarter_of(col("month")).alias("quarter_idx"))
         .group_by([col("rep_id"), col("quarter_idx")])
         .agg([col("quota_amount").sum().alias("quota")]);
-
-    // Pipeline: each opportunity's state at the quarter's end instant.
-    let at_quarter_end = inputs
-        .opportunities
-        .clone()
-        .select([col("opportunity_id"), col("rep_id")])
-        .cross_join(
-            inputs
-                .spine()
-                .select([col("quarter_idx"), col("end_instant").alias("instant")]),
-            None,
-        );
-    let pipeline = state_at(inputs.history.clone(), at_quarter_end)
-        .filter(StageKind::Open.matches(col("state_kind")))
-        .group_by([col("rep_id"), col("quarter_idx")])
-        .agg([
-            col("state_amount").sum().alias("pipeline_value"),
-            (col("state_amount") * col("state_probability"))
-                .sum()
-                .alias("weighted_pipeline_value"),
-        ]);
-
-    let activities = inputs
-        .activities
-        .clone()
-        .with_column(inputs.quarter_of(col("started_at")).alias("quarter_idx"))
-        .group_by([col("rep_id"), col("quarter_idx")])
-        .agg([
-            sum_where(col("selling"), col("duration_minutes")).alias("selling_minutes"),
-            col("duration_minutes").sum().alias("total_minutes"),
-            count_where(col("prospecting")).alias("prospecting_activities"),
-            count_where(col("meeting")).alias("meetings"),
-        ]);
-
-    let lead_response =
-        lead_response::with_first_response(inputs.leads.clone(), inputs.activities.clone())
-            .filter(col("rep_id").is_not_null())
-            .with_column(inputs.quarter_of(col("created_at")).alias("quarter_idx"))
-            .group_by([col("rep_id"), col("quarter_idx")])
-            .agg([col("response_minutes")
-                .median()
-                .alias("median_lead_response_minutes")]);
-
-    let by_rep_quarter = |lf: LazyFrame, part: LazyFrame| {
-        lf.join(
+    let parts = [
+        closed_deals(models, config),
+        quotas,
+        pipeline(models),
+        activities(models),
+        lead_response(models),
+    ];
+    let mut joined = rep_quarters;
+    for part in parts {
+        joined = joined.join(
             part,
             [col("rep_id"), col("quarter_idx")],
             [col("rep_id"), col("quarter_idx")],
             JoinArgs::new(JoinType::Left),
-        )
-    };
-    let mut joined = rep_quarters;
-    for part in [deals, quotas, pipeline, activities, lead_response] {
-        joined = by_rep_quarter(joined, part);
+        );
     }
+    // Sums and counts of nothing are 0 (SPEC §7).
     let zero_f = |c: &str| col(c).fill_null(lit(0.0)).alias(c);
     let zero_i = |c: &str| col(c).fill_null(lit(0i64)).alias(c);
-
     joined
         .with_columns([
             zero_f("won_amount"),
@@ -219,4 +124,112 @@ pub fn build(inputs: &Inputs, config: &Config) -> LazyFrame {
                 .alias("attained_quota"),
         )
         .sort(["rep_id", "quarter_start"], Default::default())
+}
+
+/// Per rep and quarter of close_date: won and lost deals, the won deals'
+/// sales cycles and touches (activities by any rep linked to the deal, on
+/// or before its close_date by UTC date).
+fn closed_deals(models: &Models, config: &Config) -> LazyFrame {
+    let closed = models
+        .opportunities
+        .clone()
+        .filter(StageKind::Open.matches(col("kind")).not())
+        .with_column(models.quarter_of(col("close_date")).alias("quarter_idx"));
+    let touches = models
+        .activities
+        .clone()
+        .filter(col("opportunity_id").is_not_null())
+        .select([col("opportunity_id"), col("started_at")])
+        .join(
+            closed
+                .clone()
+                .filter(StageKind::Won.matches(col("kind")))
+                .select([col("opportunity_id"), col("close_date")]),
+            [col("opportunity_id")],
+            [col("opportunity_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(col("started_at").dt().date().lt_eq(col("close_date")))
+        .group_by([col("opportunity_id")])
+        .agg([len().cast(DataType::Int64).alias("touches")]);
+    let won = StageKind::Won.matches(col("kind"));
+    let lost = StageKind::Lost.matches(col("kind"));
+    closed
+        .join(
+            touches,
+            [col("opportunity_id")],
+            [col("opportunity_id")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_column(col("touches").fill_null(lit(0i64)))
+        .group_by([col("rep_id"), col("quarter_idx")])
+        .agg([
+            sum_where(won.clone(), col("amount")).alias("won_amount"),
+            count_where(won.clone()).alias("won_count"),
+            count_where(lost.clone()).alias("lost_count"),
+            sum_where(lost, col("amount")).alias("lost_amount"),
+            when(won.clone())
+                .then(days_between(col("close_date"), col("created_date")))
+                .otherwise(lit(0i64))
+                .sum()
+                .alias("sales_cycle_days_total"),
+            when(won.clone())
+                .then(col("touches"))
+                .otherwise(lit(0i64))
+                .sum()
+                .alias("touches_total"),
+            count_where(won.and(col("touches").gt_eq(lit(config.follow_up_threshold as i64))))
+                .alias("won_with_follow_ups"),
+        ])
+}
+
+/// The open pipeline: each opportunity's state at the quarter's end
+/// instant (or as_of), summed per rep.
+fn pipeline(models: &Models) -> LazyFrame {
+    let at_quarter_end = models
+        .opportunities
+        .clone()
+        .select([col("opportunity_id"), col("rep_id")])
+        .cross_join(
+            models
+                .spine()
+                .select([col("quarter_idx"), col("end_instant").alias("instant")]),
+            None,
+        );
+    state_at(models.history.clone(), at_quarter_end)
+        .filter(StageKind::Open.matches(col("state_kind")))
+        .group_by([col("rep_id"), col("quarter_idx")])
+        .agg([
+            col("state_amount").sum().alias("pipeline_value"),
+            (col("state_amount") * col("state_probability"))
+                .sum()
+                .alias("weighted_pipeline_value"),
+        ])
+}
+
+/// Minutes and counts of the rep's activities by the quarter of their UTC date.
+fn activities(models: &Models) -> LazyFrame {
+    models
+        .activities
+        .clone()
+        .with_column(models.quarter_of(col("started_at")).alias("quarter_idx"))
+        .group_by([col("rep_id"), col("quarter_idx")])
+        .agg([
+            sum_where(col("selling"), col("duration_minutes")).alias("selling_minutes"),
+            col("duration_minutes").sum().alias("total_minutes"),
+            count_where(col("prospecting")).alias("prospecting_activities"),
+            count_where(col("meeting")).alias("meetings"),
+        ])
+}
+
+/// The median first-response time of the leads assigned to the rep, by the
+/// quarter the lead was created in.
+fn lead_response(models: &Models) -> LazyFrame {
+    lead_response::with_first_response(models.leads.clone(), models.activities.clone())
+        .filter(col("rep_id").is_not_null())
+        .with_column(models.quarter_of(col("created_at")).alias("quarter_idx"))
+        .group_by([col("rep_id"), col("quarter_idx")])
+        .agg([col("response_minutes")
+            .median()
+            .alias("median_lead_response_minutes")])
 }

@@ -4,11 +4,12 @@ use polars::prelude::*;
 
 use super::parse::ValueType::*;
 use super::validate::{Reason, Reference, Rules};
-use super::{opt, req, string_set, TableSpec};
+use super::{opt, req, string_set, Staged, TableSpec};
 use crate::config::Config;
 
 pub const SPEC: TableSpec = TableSpec {
     name: "activities",
+    rules,
     required: false,
     columns: &[
         req("activity_id", Text),
@@ -22,7 +23,7 @@ pub const SPEC: TableSpec = TableSpec {
     key: &["activity_id"],
 };
 
-pub fn rules(config: &Config, reps: LazyFrame) -> Rules {
+pub fn rules(config: &Config, parents: &Staged) -> Rules {
     let types: Vec<&str> = config.activity_types.keys().map(String::as_str).collect();
     Rules {
         checks: vec![
@@ -34,7 +35,7 @@ pub fn rules(config: &Config, reps: LazyFrame) -> Rules {
         ],
         references: vec![Reference {
             column: "rep_id",
-            parent: reps,
+            parent: parents.keys(&super::reps::SPEC, &["rep_id"]),
         }],
         ..Default::default()
     }

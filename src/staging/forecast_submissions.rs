@@ -5,11 +5,13 @@ use polars::prelude::*;
 
 use super::parse::ValueType::*;
 use super::validate::{Reason, Reference, Rules};
-use super::{req, TableSpec};
+use super::{req, Staged, TableSpec};
 use crate::calendar::FiscalCalendar;
+use crate::config::Config;
 
 pub const SPEC: TableSpec = TableSpec {
     name: "forecast_submissions",
+    rules,
     required: false,
     columns: &[
         req("rep_id", Text),
@@ -20,7 +22,8 @@ pub const SPEC: TableSpec = TableSpec {
     key: &["rep_id", "quarter_start", "submitted_at"],
 };
 
-pub fn rules(calendar: &FiscalCalendar, reps: LazyFrame) -> Rules {
+pub fn rules(config: &Config, parents: &Staged) -> Rules {
+    let calendar = FiscalCalendar::new(config.fiscal_year_start_month);
     Rules {
         checks: vec![
             (Reason::NegativeAmount, col("amount").lt(lit(0.0))),
@@ -31,7 +34,7 @@ pub fn rules(calendar: &FiscalCalendar, reps: LazyFrame) -> Rules {
         ],
         references: vec![Reference {
             column: "rep_id",
-            parent: reps,
+            parent: parents.keys(&super::reps::SPEC, &["rep_id"]),
         }],
         ..Default::default()
     }

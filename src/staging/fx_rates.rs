@@ -5,10 +5,12 @@ use polars::prelude::*;
 
 use super::parse::ValueType::*;
 use super::validate::{Reason, Rules};
-use super::{req, TableSpec};
+use super::{req, Staged, TableSpec};
+use crate::config::Config;
 
 pub const SPEC: TableSpec = TableSpec {
     name: "fx_rates",
+    rules,
     required: false,
     columns: &[
         req("currency", Text),
@@ -18,7 +20,7 @@ pub const SPEC: TableSpec = TableSpec {
     key: &["currency", "rate_date"],
 };
 
-pub fn rules() -> Rules {
+pub fn rules(_: &Config, _: &Staged) -> Rules {
     Rules {
         // A rate must be > 0; SPEC §7 files a rate ≤ 0 under negative_amount.
         checks: vec![(

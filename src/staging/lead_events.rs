@@ -1,14 +1,14 @@
 //! lead_events (SPEC §1): what a lead did (visited pricing, opened an email).
 //! No key: the same event may happen twice; only exact copies collapse.
 
-use polars::prelude::*;
-
 use super::parse::ValueType::*;
 use super::validate::{Reference, Rules};
-use super::{req, TableSpec};
+use super::{req, Staged, TableSpec};
+use crate::config::Config;
 
 pub const SPEC: TableSpec = TableSpec {
     name: "lead_events",
+    rules,
     required: false,
     columns: &[
         req("lead_id", Text),
@@ -18,11 +18,11 @@ pub const SPEC: TableSpec = TableSpec {
     key: &[],
 };
 
-pub fn rules(leads: LazyFrame) -> Rules {
+pub fn rules(_: &Config, parents: &Staged) -> Rules {
     Rules {
         references: vec![Reference {
             column: "lead_id",
-            parent: leads,
+            parent: parents.keys(&super::leads::SPEC, &["lead_id"]),
         }],
         ..Default::default()
     }

@@ -1,13 +1,13 @@
 //! leads (SPEC §1): prospects, optionally assigned to a rep.
 
-use polars::prelude::*;
-
 use super::parse::ValueType::*;
 use super::validate::{Reference, Rules};
-use super::{opt, req, TableSpec};
+use super::{opt, req, Staged, TableSpec};
+use crate::config::Config;
 
 pub const SPEC: TableSpec = TableSpec {
     name: "leads",
+    rules,
     required: false,
     columns: &[
         req("lead_id", Text),
@@ -21,11 +21,11 @@ pub const SPEC: TableSpec = TableSpec {
 };
 
 /// The assigned rep is checked only when present.
-pub fn rules(reps: LazyFrame) -> Rules {
+pub fn rules(_: &Config, parents: &Staged) -> Rules {
     Rules {
         references: vec![Reference {
             column: "rep_id",
-            parent: reps,
+            parent: parents.keys(&super::reps::SPEC, &["rep_id"]),
         }],
         ..Default::default()
     }

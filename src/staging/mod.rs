@@ -23,7 +23,6 @@ pub mod validate;
 use polars::prelude::*;
 use tracing::info;
 
-use crate::calendar::FiscalCalendar;
 use crate::config::Config;
 use crate::error::{Context, Error, Result};
 use object_store::ObjectMeta;
@@ -59,6 +58,9 @@ pub const fn opt(name: &'static str, ty: ValueType) -> ColumnSpec {
 #[derive(Debug, Clone, Copy)]
 pub struct TableSpec {
     pub name: &'static str,
+    /// Its checks beyond parsing; `parents` holds the tables staged before
+    /// it (those earlier in `TABLES`), whose valid rows it references.
+    pub rules: fn(config: &Config, parents: &Staged) -> validate::Rules,
     /// A required table must have at least one file.
     pub required: bool,
     pub columns: &'static [ColumnSpec],
@@ -66,9 +68,12 @@ pub struct TableSpec {
     pub key: &'static [&'static str],
 }
 
-/// Every table of the contract, in the order the manifest lists them.
+/// Every table of the contract: the one list. Parents come before their
+/// children (a child row whose parent was rejected is rejected too), so
+/// this is also the order they are staged and listed in.
 pub const TABLES: [&TableSpec; 9] = [
     &reps::SPEC,
+    &fx_rates::SPEC,
     &quotas::SPEC,
     &opportunities::SPEC,
     &opportunity_history::SPEC,
@@ -76,7 +81,6 @@ pub const TABLES: [&TableSpec; 9] = [
     &leads::SPEC,
     &lead_events::SPEC,
     &forecast_submissions::SPEC,
-    &fx_rates::SPEC,
 ];
 
 /// The data files of every table, from one listing. The run reads exactly
@@ -200,32 +204,35 @@ pub struct StagedTable {
     pub files: Vec<Fingerprint>,
 }
 
-/// Every input table, staged.
+/// The staged tables, in `TABLES` order.
+#[derive(Default)]
 pub struct Staged {
-    pub reps: StagedTable,
-    pub fx_rates: StagedTable,
-    pub quotas: StagedTable,
-    pub opportunities: StagedTable,
-    pub opportunity_history: StagedTable,
-    pub activities: StagedTable,
-    pub leads: StagedTable,
-    pub lead_events: StagedTable,
-    pub forecast_submissions: StagedTable,
+    tables: Vec<StagedTable>,
 }
 
 impl Staged {
-    pub fn tables(&self) -> [&StagedTable; 9] {
-        [
-            &self.reps,
-            &self.quotas,
-            &self.opportunities,
-            &self.opportunity_history,
-            &self.activities,
-            &self.leads,
-            &self.lead_events,
-            &self.forecast_submissions,
-            &self.fx_rates,
-        ]
+    pub fn tables(&self) -> &[StagedTable] {
+        &self.tables
+    }
+
+    /// A staged table. Asking for one not staged yet is a salesops bug (a
+    /// table's rules may only read the tables before it in `TABLES`).
+    pub fn get(&self, spec: &TableSpec) -> &StagedTable {
+        self.tables
+            .iter()
+            .find(|t| t.name == spec.name)
+            .unwrap_or_else(|| panic!("table `{}` is staged before it is read", spec.name))
+    }
+
+    /// The valid rows of a table.
+    pub fn valid(&self, spec: &TableSpec) -> LazyFrame {
+        self.get(spec).valid.clone().lazy()
+    }
+
+    /// `columns` of the valid rows of a table (a parent's keys).
+    pub fn keys(&self, spec: &TableSpec, columns: &[&str]) -> LazyFrame {
+        self.valid(spec)
+            .select(columns.iter().map(|c| col(*c)).collect::<Vec<_>>())
     }
 
     /// Stops the run when a table rejects more than `max_reject_ratio` of
@@ -236,7 +243,7 @@ impl Staged {
         let max_reject_ratio = config.max_reject_ratio;
         let over: Vec<&StagedTable> = self
             .tables()
-            .into_iter()
+            .iter()
             .filter(|t| t.stats.reject_ratio() > max_reject_ratio)
             .collect();
         if over.is_empty() {
@@ -391,19 +398,19 @@ fn stage_one(
         },
     };
     let raw = raw.during(|| format!("reading table `{}`", spec.name))?;
-    let read_seconds = started.elapsed().as_secs_f64();
+    let read_ms = crate::millis_since(started);
     let mut v = validate::validate(spec, raw.frame, rules)
         .during(|| format!("validating table `{}`", spec.name))?;
     v.stats.rows_filtered = rows_filtered;
     info!(
-        stage = "staging",
+        step = "staging",
         table = spec.name,
         files = raw.files.len(),
         rows = v.stats.rows_read,
         rejected = v.stats.rejected,
         duplicates = v.stats.duplicates_collapsed,
-        read_seconds,
-        seconds = started.elapsed().as_secs_f64(),
+        read_ms,
+        ms = crate::millis_since(started),
         "Table read."
     );
     Ok(StagedTable {
@@ -415,86 +422,17 @@ fn stage_one(
     })
 }
 
-fn keys(t: &StagedTable, columns: &[&str]) -> LazyFrame {
-    t.valid
-        .clone()
-        .lazy()
-        .select(columns.iter().map(|c| col(*c)).collect::<Vec<_>>())
-}
-
 /// Reads and validates every table of the contract, parents first.
 pub fn stage_all(storage: &Storage, listing: &Listing, config: &Config) -> Result<Staged> {
     // Every mapping mistake, from the headers, before any row is read.
     if !config.tables.is_empty() {
         mapping::check(storage, config, &listing.mapped(config))?;
     }
-    let calendar = FiscalCalendar::new(config.fiscal_year_start_month);
-    let reps = stage_one(storage, listing, config, &reps::SPEC, reps::rules())?;
-    let fx_rates = stage_one(storage, listing, config, &fx_rates::SPEC, fx_rates::rules())?;
-    let rep_ids = || keys(&reps, &["rep_id"]);
-    let rates = || fx_rates.valid.clone().lazy();
-    let quotas = stage_one(
-        storage,
-        listing,
-        config,
-        &quotas::SPEC,
-        quotas::rules(rep_ids()),
-    )?;
-    let opportunities = stage_one(
-        storage,
-        listing,
-        config,
-        &opportunities::SPEC,
-        opportunities::rules(config, rep_ids(), rates()),
-    )?;
-    let opportunity_history = stage_one(
-        storage,
-        listing,
-        config,
-        &opportunity_history::SPEC,
-        opportunity_history::rules(
-            config,
-            keys(&opportunities, &["opportunity_id", "currency"]),
-            rates(),
-        ),
-    )?;
-    let activities = stage_one(
-        storage,
-        listing,
-        config,
-        &activities::SPEC,
-        activities::rules(config, rep_ids()),
-    )?;
-    let leads = stage_one(
-        storage,
-        listing,
-        config,
-        &leads::SPEC,
-        leads::rules(rep_ids()),
-    )?;
-    let lead_events = stage_one(
-        storage,
-        listing,
-        config,
-        &lead_events::SPEC,
-        lead_events::rules(keys(&leads, &["lead_id"])),
-    )?;
-    let forecast_submissions = stage_one(
-        storage,
-        listing,
-        config,
-        &forecast_submissions::SPEC,
-        forecast_submissions::rules(&calendar, rep_ids()),
-    )?;
-    Ok(Staged {
-        reps,
-        fx_rates,
-        quotas,
-        opportunities,
-        opportunity_history,
-        activities,
-        leads,
-        lead_events,
-        forecast_submissions,
-    })
+    let mut staged = Staged::default();
+    for spec in TABLES {
+        let rules = (spec.rules)(config, &staged);
+        let table = stage_one(storage, listing, config, spec, rules)?;
+        staged.tables.push(table);
+    }
+    Ok(staged)
 }

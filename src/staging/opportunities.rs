@@ -4,12 +4,13 @@ use polars::prelude::*;
 
 use super::parse::ValueType::*;
 use super::validate::{Reason, Reference, Rules};
-use super::{opt, req, string_set, TableSpec};
+use super::{opt, req, string_set, Staged, TableSpec};
 use crate::config::Config;
 use crate::intermediate::fx;
 
 pub const SPEC: TableSpec = TableSpec {
     name: "opportunities",
+    rules,
     required: true,
     columns: &[
         req("opportunity_id", Text),
@@ -28,7 +29,8 @@ pub const SPEC: TableSpec = TableSpec {
 
 pub const DEAL_TYPES: [&str; 4] = ["new_business", "upsell", "cross_sell", "renewal"];
 
-pub fn rules(config: &Config, reps: LazyFrame, fx_rates: LazyFrame) -> Rules {
+pub fn rules(config: &Config, parents: &Staged) -> Rules {
+    let fx_rates = parents.valid(&super::fx_rates::SPEC);
     let stages: Vec<&str> = config.stages.iter().map(|s| s.name.as_str()).collect();
     let reporting = config.reporting_currency.clone();
     Rules {
@@ -45,7 +47,7 @@ pub fn rules(config: &Config, reps: LazyFrame, fx_rates: LazyFrame) -> Rules {
         ],
         references: vec![Reference {
             column: "rep_id",
-            parent: reps,
+            parent: parents.keys(&super::reps::SPEC, &["rep_id"]),
         }],
         fx: Some(Box::new(move |lf| {
             fx::attach_rate(lf, "currency", "close_date", fx_rates, &reporting)

@@ -6,12 +6,13 @@ use polars::prelude::*;
 
 use super::parse::ValueType::*;
 use super::validate::{Reason, Reference, Rules};
-use super::{req, string_set, TableSpec};
+use super::{req, string_set, Staged, TableSpec};
 use crate::config::Config;
 use crate::intermediate::fx;
 
 pub const SPEC: TableSpec = TableSpec {
     name: "opportunity_history",
+    rules,
     required: false,
     columns: &[
         req("opportunity_id", Text),
@@ -23,8 +24,9 @@ pub const SPEC: TableSpec = TableSpec {
     key: &["opportunity_id", "changed_at"],
 };
 
-/// `opportunities`: the valid opportunities' `opportunity_id` and `currency`.
-pub fn rules(config: &Config, opportunities: LazyFrame, fx_rates: LazyFrame) -> Rules {
+/// The parent is the valid opportunities, with their `currency`.
+pub fn rules(config: &Config, parents: &Staged) -> Rules {
+    let fx_rates = parents.valid(&super::fx_rates::SPEC);
     let stages: Vec<&str> = config.stages.iter().map(|s| s.name.as_str()).collect();
     let reporting = config.reporting_currency.clone();
     Rules {
@@ -37,7 +39,7 @@ pub fn rules(config: &Config, opportunities: LazyFrame, fx_rates: LazyFrame) -> 
         ],
         references: vec![Reference {
             column: "opportunity_id",
-            parent: opportunities,
+            parent: parents.keys(&super::opportunities::SPEC, &["opportunity_id", "currency"]),
         }],
         fx: Some(Box::new(move |lf| {
             fx::attach_rate(lf, "currency", "close_date", fx_rates, &reporting)

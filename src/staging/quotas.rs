@@ -4,10 +4,12 @@ use polars::prelude::*;
 
 use super::parse::ValueType::*;
 use super::validate::{Reason, Reference, Rules};
-use super::{req, TableSpec};
+use super::{req, Staged, TableSpec};
+use crate::config::Config;
 
 pub const SPEC: TableSpec = TableSpec {
     name: "quotas",
+    rules,
     required: false,
     columns: &[
         req("rep_id", Text),
@@ -17,7 +19,7 @@ pub const SPEC: TableSpec = TableSpec {
     key: &["rep_id", "month"],
 };
 
-pub fn rules(reps: LazyFrame) -> Rules {
+pub fn rules(_: &Config, parents: &Staged) -> Rules {
     Rules {
         checks: vec![
             (Reason::NegativeAmount, col("quota_amount").lt(lit(0.0))),
@@ -25,7 +27,7 @@ pub fn rules(reps: LazyFrame) -> Rules {
         ],
         references: vec![Reference {
             column: "rep_id",
-            parent: reps,
+            parent: parents.keys(&super::reps::SPEC, &["rep_id"]),
         }],
         ..Default::default()
     }

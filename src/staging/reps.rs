@@ -4,10 +4,12 @@ use polars::prelude::*;
 
 use super::parse::ValueType::*;
 use super::validate::{Reason, Rules};
-use super::{opt, req, TableSpec};
+use super::{opt, req, Staged, TableSpec};
+use crate::config::Config;
 
 pub const SPEC: TableSpec = TableSpec {
     name: "reps",
+    rules,
     required: true,
     columns: &[
         req("rep_id", Text),
@@ -21,7 +23,7 @@ pub const SPEC: TableSpec = TableSpec {
     key: &["rep_id"],
 };
 
-pub fn rules() -> Rules {
+pub fn rules(_: &Config, _: &Staged) -> Rules {
     Rules {
         checks: vec![(Reason::DateOrder, col("end_date").lt(col("hire_date")))],
         ..Default::default()

@@ -59,12 +59,13 @@ fn json_logs_have_one_line_per_stage() {
         .lines()
         .map(|l| serde_json::from_str(l).expect(l))
         .collect();
-    for stage in ["staging", "intermediate", "publish"] {
+    for step in ["staging", "intermediate", "publish"] {
         let line = lines
             .iter()
-            .find(|l| l["stage"] == stage)
-            .unwrap_or_else(|| panic!("no {stage} line in {stderr}"));
-        assert!(line["rows"].is_u64() && line["seconds"].is_f64(), "{line}");
+            .find(|l| l["step"] == step && l["message"] == "Step finished.")
+            .unwrap_or_else(|| panic!("no {step} line in {stderr}"));
+        // Durations are whole milliseconds.
+        assert!(line["rows"].is_u64() && line["ms"].is_u64(), "{line}");
     }
 }
 

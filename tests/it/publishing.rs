@@ -202,7 +202,7 @@ fn manifest_lists_every_file_and_retention_keeps_the_newest_runs() {
     }
     assert_eq!(m.tables["opportunities"].rows_read, 10);
     assert_eq!(m.inputs.len(), 7);
-    assert!(m.stages.iter().any(|s| s.name == "staging"));
+    assert!(m.steps.iter().any(|s| s.name == "staging"));
     let latest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out_dir.path().join(LATEST)).unwrap()).unwrap();
     assert_eq!(

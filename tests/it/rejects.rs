@@ -6,6 +6,7 @@
 use polars::prelude::*;
 use salesops::config::Config;
 use salesops::pipeline::stage;
+use salesops::staging;
 use salesops::staging::{Staged, StagedTable};
 use salesops::storage::Storage;
 
@@ -81,14 +82,14 @@ fn missing_required() {
         "O2,,2024-01-05,2024-02-01,Closed Won,100,,\nO3,R1,2024-01-05,2024-02-01,Closed Won,,,\n",
     );
     assert_eq!(
-        reasons(&s.opportunities),
+        reasons(&s.get(&staging::opportunities::SPEC)),
         [
             (2, "missing_required".into()),
             (3, "missing_required".into())
         ]
     );
-    assert_eq!(s.opportunities.valid.height(), 1);
-    let t = &s.opportunities;
+    assert_eq!(s.get(&staging::opportunities::SPEC).valid.height(), 1);
+    let t = &s.get(&staging::opportunities::SPEC);
     assert!(text(t, "source_file", 0)
         .unwrap()
         .ends_with("opportunities/o.csv"));
@@ -104,7 +105,7 @@ fn unparsable_value() {
         "O4,R1,01/05/2024,2024-02-01,Closed Won,100,,\n",
         "O5,R1,2024-01-05,2024-02-01,Closed Won,100,,barter\n",
     ));
-    let r = reasons(&s.opportunities);
+    let r = reasons(&s.get(&staging::opportunities::SPEC));
     assert_eq!(r.len(), 4);
     assert!(
         r.iter().all(|(_, reason)| reason == "unparsable_value"),
@@ -112,10 +113,13 @@ fn unparsable_value() {
     );
     // The original text is kept.
     assert_eq!(
-        text(&s.opportunities, "amount", 0).as_deref(),
+        text(&s.get(&staging::opportunities::SPEC), "amount", 0).as_deref(),
         Some("1,000")
     );
-    assert_eq!(text(&s.opportunities, "amount", 1).as_deref(), Some(" 100"));
+    assert_eq!(
+        text(&s.get(&staging::opportunities::SPEC), "amount", 1).as_deref(),
+        Some(" 100")
+    );
 }
 
 #[test]
@@ -128,10 +132,19 @@ fn negative_amount() {
         ),
         ("fx_rates/fx.csv", "currency,rate_date,rate_to_reporting\nEUR,2024-01-01,0\nEUR,2024-02-01,1.1\n"),
     ]);
-    assert_eq!(reasons(&s.opportunities), [(2, "negative_amount".into())]);
-    assert_eq!(reasons(&s.activities), [(1, "negative_amount".into())]);
+    assert_eq!(
+        reasons(&s.get(&staging::opportunities::SPEC)),
+        [(2, "negative_amount".into())]
+    );
+    assert_eq!(
+        reasons(&s.get(&staging::activities::SPEC)),
+        [(1, "negative_amount".into())]
+    );
     // A rate ≤ 0 is filed under negative_amount (SPEC §7).
-    assert_eq!(reasons(&s.fx_rates), [(1, "negative_amount".into())]);
+    assert_eq!(
+        reasons(&s.get(&staging::fx_rates::SPEC)),
+        [(1, "negative_amount".into())]
+    );
 }
 
 #[test]
@@ -140,7 +153,10 @@ fn invalid_month() {
         "quotas/q.csv",
         "rep_id,month,quota_amount\nR1,2024-01-01,10\nR1,2024-02-15,10\n",
     )]);
-    assert_eq!(reasons(&s.quotas), [(2, "invalid_month".into())]);
+    assert_eq!(
+        reasons(&s.get(&staging::quotas::SPEC)),
+        [(2, "invalid_month".into())]
+    );
 }
 
 #[test]
@@ -151,7 +167,7 @@ fn invalid_quarter_start() {
         "rep_id,quarter_start,submitted_at,amount\nR1,2024-04-01,2024-04-02,10\nR1,2024-02-01,2024-02-02,10\n",
     )]);
     assert_eq!(
-        reasons(&s.forecast_submissions),
+        reasons(&s.get(&staging::forecast_submissions::SPEC)),
         [(2, "invalid_quarter_start".into())]
     );
 }
@@ -168,8 +184,14 @@ fn date_order() {
             "rep_id,team,level,hire_date,end_date\nR2,East,junior,2024-01-01,2023-12-31\n",
         ),
     ]);
-    assert_eq!(reasons(&s.opportunities), [(2, "date_order".into())]);
-    assert_eq!(reasons(&s.reps), [(1, "date_order".into())]);
+    assert_eq!(
+        reasons(&s.get(&staging::opportunities::SPEC)),
+        [(2, "date_order".into())]
+    );
+    assert_eq!(
+        reasons(&s.get(&staging::reps::SPEC)),
+        [(1, "date_order".into())]
+    );
 }
 
 #[test]
@@ -177,7 +199,7 @@ fn unknown_stage() {
     // Stage names match exactly, case included.
     let s = opportunities("O2,R1,2024-01-05,2024-02-01,Closed Maybe,1,,\nO3,R1,2024-01-05,2024-02-01,closed won,1,,\n");
     assert_eq!(
-        reasons(&s.opportunities),
+        reasons(&s.get(&staging::opportunities::SPEC)),
         [(2, "unknown_stage".into()), (3, "unknown_stage".into())]
     );
 }
@@ -189,7 +211,7 @@ fn unknown_activity_type() {
         "activity_id,rep_id,activity_type,started_at\nA1,R1,lunch,2024-01-05T10:00:00Z\nA2,R1,call,2024-01-05\n",
     )]);
     assert_eq!(
-        reasons(&s.activities),
+        reasons(&s.get(&staging::activities::SPEC)),
         [(1, "unknown_activity_type".into())]
     );
 }
@@ -205,7 +227,7 @@ fn duplicate_key() {
         "O3,R1,2024-01-05,2024-02-01,Closed Won,3,,\n",
     ));
     assert_eq!(
-        reasons(&s.opportunities),
+        reasons(&s.get(&staging::opportunities::SPEC)),
         [
             (2, "duplicate_key".into()),
             (3, "duplicate_key".into()),
@@ -225,10 +247,15 @@ fn exact_duplicates_collapse_across_files() {
             &format!("{OPP_HEADER}O1,R1,2024-01-05,2024-02-01,Closed Won,100.0,,new_business\n"),
         ),
     ]);
-    assert_eq!(s.opportunities.stats.rows_read, 2);
-    assert_eq!(s.opportunities.stats.duplicates_collapsed, 1);
-    assert_eq!(s.opportunities.stats.rejected, 0);
-    assert_eq!(s.opportunities.valid.height(), 1);
+    assert_eq!(s.get(&staging::opportunities::SPEC).stats.rows_read, 2);
+    assert_eq!(
+        s.get(&staging::opportunities::SPEC)
+            .stats
+            .duplicates_collapsed,
+        1
+    );
+    assert_eq!(s.get(&staging::opportunities::SPEC).stats.rejected, 0);
+    assert_eq!(s.get(&staging::opportunities::SPEC).valid.height(), 1);
 }
 
 #[test]
@@ -249,24 +276,30 @@ fn unknown_reference_cascades_to_children() {
         ("lead_events/e.csv", "lead_id,event_type,occurred_at\nL1,email_open,2024-01-06\nL2,email_open,2024-01-06\nL9,email_open,2024-01-06\n"),
     ]);
     assert_eq!(
-        reasons(&s.opportunities),
+        reasons(&s.get(&staging::opportunities::SPEC)),
         [
             (2, "unknown_reference".into()),
             (3, "negative_amount".into())
         ]
     );
     assert_eq!(
-        reasons(&s.opportunity_history),
+        reasons(&s.get(&staging::opportunity_history::SPEC)),
         [
             (2, "unknown_reference".into()),
             (3, "unknown_reference".into())
         ]
     );
-    assert_eq!(reasons(&s.activities), [(1, "unknown_reference".into())]);
-    // A lead without a rep is fine; one with an unknown rep is not.
-    assert_eq!(reasons(&s.leads), [(2, "unknown_reference".into())]);
     assert_eq!(
-        reasons(&s.lead_events),
+        reasons(&s.get(&staging::activities::SPEC)),
+        [(1, "unknown_reference".into())]
+    );
+    // A lead without a rep is fine; one with an unknown rep is not.
+    assert_eq!(
+        reasons(&s.get(&staging::leads::SPEC)),
+        [(2, "unknown_reference".into())]
+    );
+    assert_eq!(
+        reasons(&s.get(&staging::lead_events::SPEC)),
         [
             (2, "unknown_reference".into()),
             (3, "unknown_reference".into())
@@ -292,15 +325,15 @@ fn missing_fx_rate() {
         ),
     ]);
     assert_eq!(
-        reasons(&s.opportunities),
+        reasons(&s.get(&staging::opportunities::SPEC)),
         [(2, "missing_fx_rate".into()), (3, "missing_fx_rate".into())]
     );
     assert_eq!(
-        reasons(&s.opportunity_history),
+        reasons(&s.get(&staging::opportunity_history::SPEC)),
         [(1, "missing_fx_rate".into())]
     );
     let rate = s
-        .opportunities
+        .get(&staging::opportunities::SPEC)
         .valid
         .column("fx_rate")
         .unwrap()
@@ -314,10 +347,13 @@ fn missing_fx_rate() {
 fn a_reason_per_row_in_spec_order() {
     // Missing rep_id and a negative amount: missing_required comes first.
     let s = opportunities("O2,,2024-01-05,2024-02-01,Closed Maybe,-1,,\n");
-    assert_eq!(reasons(&s.opportunities), [(2, "missing_required".into())]);
+    assert_eq!(
+        reasons(&s.get(&staging::opportunities::SPEC)),
+        [(2, "missing_required".into())]
+    );
     // The quarantine's columns: its own four, then the contract's as text.
     let names: Vec<String> = s
-        .opportunities
+        .get(&staging::opportunities::SPEC)
         .rejected
         .get_column_names()
         .iter()
@@ -333,7 +369,7 @@ fn a_reason_per_row_in_spec_order() {
             "opportunity_id"
         ]
     );
-    assert!(s.opportunities.rejected.dtypes()[5..]
+    assert!(s.get(&staging::opportunities::SPEC).rejected.dtypes()[5..]
         .iter()
         .all(|d| *d == DataType::String));
 }
@@ -392,7 +428,7 @@ fn typed_parquet_columns_are_accepted_when_their_type_fits() {
     .unwrap();
     // O1 from the CSV and 7 from Parquet (column name matched in any case).
     let ids: Vec<&str> = s
-        .opportunities
+        .get(&staging::opportunities::SPEC)
         .valid
         .column("opportunity_id")
         .unwrap()
@@ -402,7 +438,7 @@ fn typed_parquet_columns_are_accepted_when_their_type_fits() {
         .collect();
     assert_eq!(ids, ["O1", "7"]);
     let amount = s
-        .opportunities
+        .get(&staging::opportunities::SPEC)
         .valid
         .column("amount")
         .unwrap()
@@ -410,11 +446,16 @@ fn typed_parquet_columns_are_accepted_when_their_type_fits() {
         .unwrap()
         .get(1);
     assert_eq!(amount, Some(250.5));
-    assert_eq!(reasons(&s.opportunities), [(1, "unparsable_value".into())]);
-    assert!(text(&s.opportunities, "source_file", 0)
-        .unwrap()
-        .ends_with("c.parquet"));
-    assert!(text(&s.opportunities, "close_date", 0)
+    assert_eq!(
+        reasons(&s.get(&staging::opportunities::SPEC)),
+        [(1, "unparsable_value".into())]
+    );
+    assert!(
+        text(&s.get(&staging::opportunities::SPEC), "source_file", 0)
+            .unwrap()
+            .ends_with("c.parquet")
+    );
+    assert!(text(&s.get(&staging::opportunities::SPEC), "close_date", 0)
         .unwrap()
         .starts_with("2024-02-02T00:00:00"));
 }

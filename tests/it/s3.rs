@@ -1,5 +1,5 @@
 //! Object storage for real: an S3-protocol server (s3s-fs) run in-process on
-//! loopback. Inputs are read from it and marts published to it. If the
+//! loopback. Models are read from it and marts published to it. If the
 //! server cannot start, the test fails; it never skips.
 
 use std::collections::BTreeMap;

@@ -9,7 +9,7 @@ use polars::prelude::*;
 use super::method_rows;
 use crate::calendar::days_between;
 use crate::domain::{ForecastMethod, StageKind};
-use crate::intermediate::Inputs;
+use crate::intermediate::Models;
 
 /// min(1, age by quarter end ÷ T): needs `quarter_end`, `created_date` and
 /// `typical_cycle_days`.
@@ -23,7 +23,7 @@ pub fn open_weight() -> Expr {
 
 /// T per snapshot quarter: `quarter_idx`, `typical_cycle_days` (null when
 /// nothing was won in the lookback window).
-pub fn typical_cycle(inputs: &Inputs, snaps: LazyFrame) -> LazyFrame {
+pub fn typical_cycle(models: &Models, snaps: LazyFrame) -> LazyFrame {
     let quarters = snaps
         .select([
             col("quarter_idx"),
@@ -31,7 +31,7 @@ pub fn typical_cycle(inputs: &Inputs, snaps: LazyFrame) -> LazyFrame {
             col("quarter_start"),
         ])
         .unique(None, UniqueKeepStrategy::Any);
-    let won = inputs
+    let won = models
         .opportunities
         .clone()
         .filter(StageKind::Won.matches(col("kind")))

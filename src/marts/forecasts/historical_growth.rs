@@ -14,7 +14,7 @@ use crate::calendar::{date_lit, month_index_expr};
 use crate::config::Config;
 use crate::domain::{ForecastMethod, Scope};
 use crate::intermediate::rollup::{in_scopes, GROUP_SCOPES};
-use crate::intermediate::Inputs;
+use crate::intermediate::Models;
 
 /// The formula: `horizon_months × A × (1 + g) + M × r`, where r is
 /// `new_rep_monthly_revenue`. The mart uses a 3-month horizon.
@@ -31,7 +31,7 @@ pub fn growth_forecast(
 
 /// Per snapshot and scope (team, company): `monthly_average` A and `growth`
 /// g; and per quarter and scope `new_rep_months` M.
-pub fn inputs(inputs: &Inputs, config: &Config, snaps: LazyFrame) -> (LazyFrame, LazyFrame) {
+pub fn models(models: &Models, config: &Config, snaps: LazyFrame) -> (LazyFrame, LazyFrame) {
     let days = |d: i64| lit(d).cast(DataType::Int32);
     let snap_dates = snaps
         .select([col("quarter_idx"), col("quarter_end"), col("snapshot_date")])
@@ -52,7 +52,7 @@ pub fn inputs(inputs: &Inputs, config: &Config, snaps: LazyFrame) -> (LazyFrame,
     };
     // Won deals × snapshot days: bounded by (won deals × snapshots), and
     // every window is a filter, not a loop.
-    let windows = in_scopes(inputs.won_with_team(), &GROUP_SCOPES)
+    let windows = in_scopes(models.won_with_team(), &GROUP_SCOPES)
         .cross_join(snap_dates.clone(), None)
         .group_by([col("scope"), col("scope_id"), col("snapshot_date")])
         .agg([
@@ -63,7 +63,7 @@ pub fn inputs(inputs: &Inputs, config: &Config, snaps: LazyFrame) -> (LazyFrame,
     // New reps: hired in the quarter, months from the hire month to the
     // quarter's last month, inclusive.
     let new_rep_months = in_scopes(
-        inputs
+        models
             .reps
             .clone()
             .select([col("rep_id"), col("team"), col("hire_date")]),
@@ -75,7 +75,7 @@ pub fn inputs(inputs: &Inputs, config: &Config, snaps: LazyFrame) -> (LazyFrame,
             .unique(None, UniqueKeepStrategy::Any),
         None,
     )
-    .filter(inputs.quarter_of(col("hire_date")).eq(col("quarter_idx")))
+    .filter(models.quarter_of(col("hire_date")).eq(col("quarter_idx")))
     .group_by([col("scope"), col("scope_id"), col("quarter_idx")])
     .agg([
         (month_index_expr(col("quarter_end")) - month_index_expr(col("hire_date")) + lit(1))
@@ -85,7 +85,7 @@ pub fn inputs(inputs: &Inputs, config: &Config, snaps: LazyFrame) -> (LazyFrame,
     ]);
     // The data reaches back to d − 730 when the earliest opportunity was
     // created on or before it; with no opportunities it never does.
-    let reaches_back = match inputs.earliest_created {
+    let reaches_back = match models.earliest_created {
         Some(first) => date_lit(first)
             .cast(DataType::Int32)
             .lt_eq(d.clone() - days(730)),

@@ -26,7 +26,7 @@ use polars::prelude::*;
 use super::MartSpec;
 use crate::config::Config;
 use crate::intermediate::rollup::{in_scopes, ALL_SCOPES};
-use crate::intermediate::Inputs;
+use crate::intermediate::Models;
 
 pub use historical_growth::growth_forecast;
 pub use snapshots::snapshots;
@@ -56,12 +56,12 @@ pub const SPEC: MartSpec = MartSpec {
 };
 
 /// `performance`: the §4.1 rows (for the scope_ids of each quarter).
-pub fn build(inputs: &Inputs, config: &Config, performance: LazyFrame) -> PolarsResult<LazyFrame> {
-    let snaps = snapshots(inputs, config)?.lazy();
-    let typical_cycles = cycle_age::typical_cycle(inputs, snaps.clone());
-    let sums = pipeline::at_snapshots(inputs, snaps.clone(), typical_cycles.clone());
-    let commits = rep_commit::commits(inputs, snaps.clone());
-    let (growth, new_rep_months) = historical_growth::inputs(inputs, config, snaps.clone());
+pub fn build(models: &Models, config: &Config, performance: LazyFrame) -> PolarsResult<LazyFrame> {
+    let snaps = snapshots(models, config)?.lazy();
+    let typical_cycles = cycle_age::typical_cycle(models, snaps.clone());
+    let sums = pipeline::at_snapshots(models, snaps.clone(), typical_cycles.clone());
+    let commits = rep_commit::commits(models, snaps.clone());
+    let (growth, new_rep_months) = historical_growth::models(models, config, snaps.clone());
 
     // The rows: each quarter's scope_ids (from §4.1) × its snapshots.
     let scope_ids = in_scopes(

@@ -11,17 +11,17 @@ use super::{cycle_age, stage_weighted};
 use crate::domain::StageKind;
 use crate::intermediate::opportunity_state::state_at;
 use crate::intermediate::rollup::{count_where, in_scopes, sum_where, ALL_SCOPES};
-use crate::intermediate::Inputs;
+use crate::intermediate::Models;
 
 /// Per (scope, scope_id, quarter_idx, snapshot_date): `won_to_date`,
 /// `stage_weighted_open`, `cycle_age_open` and `open_in_quarter`.
 /// `typical_cycles` is `cycle_age::typical_cycle`.
-pub fn at_snapshots(inputs: &Inputs, snaps: LazyFrame, typical_cycles: LazyFrame) -> LazyFrame {
+pub fn at_snapshots(models: &Models, snaps: LazyFrame, typical_cycles: LazyFrame) -> LazyFrame {
     // Pairs that cannot contribute are dropped before the join: before the
     // opportunity's first history row it did not exist, and after a last
     // row that closed it outside the quarter it can be neither open nor won
     // in the quarter.
-    let lifespans = inputs
+    let lifespans = models
         .history
         .clone()
         .group_by([col("opportunity_id")])
@@ -45,7 +45,7 @@ pub fn at_snapshots(inputs: &Inputs, snaps: LazyFrame, typical_cycles: LazyFrame
                 .lt(col("quarter_start"))
                 .or(col("last_close").gt(col("quarter_end"))),
         );
-    let deal_snapshots = inputs
+    let deal_snapshots = models
         .opportunities
         .clone()
         .select([col("opportunity_id"), col("rep_id"), col("created_date")])
@@ -88,7 +88,7 @@ pub fn at_snapshots(inputs: &Inputs, snaps: LazyFrame, typical_cycles: LazyFrame
         .and(in_quarter.clone());
     let won_in_q = StageKind::Won.matches(col("state_kind")).and(in_quarter);
     // Summed per rep first; teams and the company add up their reps.
-    let per_rep = state_at(inputs.history.clone(), deal_snapshots)
+    let per_rep = state_at(models.history.clone(), deal_snapshots)
         .join(
             typical_cycles,
             [col("quarter_idx")],
@@ -111,7 +111,7 @@ pub fn at_snapshots(inputs: &Inputs, snaps: LazyFrame, typical_cycles: LazyFrame
             count_where(open_in_q).alias("open_in_quarter"),
         ])
         .join(
-            inputs.reps.clone().select([col("rep_id"), col("team")]),
+            models.reps.clone().select([col("rep_id"), col("team")]),
             [col("rep_id")],
             [col("rep_id")],
             JoinArgs::new(JoinType::Inner),

@@ -7,7 +7,7 @@ use polars::prelude::*;
 use super::method_rows;
 use crate::domain::ForecastMethod;
 use crate::intermediate::rollup::{in_scopes, ALL_SCOPES};
-use crate::intermediate::{join_latest_at_or_before, Inputs};
+use crate::intermediate::{join_latest_at_or_before, Models};
 
 /// Σ over the rows of `value`, null when every value is null.
 fn sum_or_null(value: Expr) -> Expr {
@@ -17,8 +17,8 @@ fn sum_or_null(value: Expr) -> Expr {
 }
 
 /// Per (scope, scope_id, snapshot_date): `rep_commit`.
-pub fn commits(inputs: &Inputs, snaps: LazyFrame) -> LazyFrame {
-    let submissions = inputs
+pub fn commits(models: &Models, snaps: LazyFrame) -> LazyFrame {
+    let submissions = models
         .forecast_submissions
         .clone()
         .select([
@@ -28,7 +28,7 @@ pub fn commits(inputs: &Inputs, snaps: LazyFrame) -> LazyFrame {
             col("amount").alias("commit"),
         ])
         .sort(["submitted_at"], Default::default());
-    let rep_snapshots = inputs
+    let rep_snapshots = models
         .reps
         .clone()
         .select([col("rep_id"), col("team")])

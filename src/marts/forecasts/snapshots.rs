@@ -5,7 +5,7 @@ use polars::prelude::*;
 
 use crate::calendar::{days_since_epoch, instant_dtype, MICROS_PER_DAY};
 use crate::config::Config;
-use crate::intermediate::Inputs;
+use crate::intermediate::Models;
 
 /// One row per snapshot: `quarter_idx`, `fiscal_quarter`, `quarter_start`,
 /// `quarter_end`, `is_complete`, `snapshot_date`, `days_into_quarter`
@@ -14,19 +14,19 @@ use crate::intermediate::Inputs;
 ///
 /// Built in Rust from the quarter spine: a handful of rows per quarter, so
 /// a DataFrame, not a plan.
-pub fn snapshots(inputs: &Inputs, config: &Config) -> PolarsResult<DataFrame> {
-    let spine = &inputs.spine;
+pub fn snapshots(models: &Models, config: &Config) -> PolarsResult<DataFrame> {
+    let spine = &models.spine;
     let idx = spine.column("quarter_idx")?.i32()?.clone();
     let complete = spine.column("is_complete")?.bool()?.clone();
-    let as_of_date = inputs.as_of.date();
+    let as_of_date = models.as_of.date();
     let (mut q_idx, mut dates, mut days, mut instants, mut lookback) =
         (vec![], vec![], vec![], vec![], vec![]);
     for (i, complete) in idx.iter().zip(complete.iter()) {
         let (Some(i), Some(complete)) = (i, complete) else {
             continue;
         };
-        let q = inputs.calendar.quarter(i);
-        let look = inputs
+        let q = models.calendar.quarter(i);
+        let look = models
             .calendar
             .quarter(i - config.forecast.cycle_lookback_quarters as i32)
             .start;
@@ -46,7 +46,7 @@ pub fn snapshots(inputs: &Inputs, config: &Config) -> PolarsResult<DataFrame> {
             }
         }
         if !complete && !taken.contains(&as_of_date) {
-            push(as_of_date, inputs.as_of.micros());
+            push(as_of_date, models.as_of.micros());
         }
     }
     let df = df!(
@@ -63,7 +63,7 @@ pub fn snapshots(inputs: &Inputs, config: &Config) -> PolarsResult<DataFrame> {
             col("lookback_start").cast(DataType::Date),
         ])
         .join(
-            inputs.spine().select([
+            models.spine().select([
                 col("quarter_idx"),
                 col("fiscal_quarter"),
                 col("quarter_start"),
