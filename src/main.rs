@@ -128,102 +128,8 @@ fn run(cli: Cli) -> Result<()> {
             source,
             output,
             force,
-        } => {
-            let as_of = match as_of {
-                Some(text) => AsOf::parse(&text)?,
-                None => AsOf::now(),
-            };
-            let config = load(&pipeline, source, output)?;
-            let (src, out) = pipeline::open_storage(&config)?;
-            match pipeline::run(&config, &src, &out, &RunOptions { as_of, force })? {
-                Outcome::Published(m) => {
-                    println!(
-                        "published run {} to {}",
-                        m.run_id,
-                        out.display("_latest.json")
-                    );
-                    for (name, d) in &m.marts {
-                        println!(
-                            "  {name:<28} {:>8} rows",
-                            d.files.iter().map(|f| f.rows).sum::<usize>()
-                        );
-                    }
-                }
-                Outcome::UpToDate { run_id } => println!(
-                    "run {run_id} is already published; nothing to do (use --force to redo it)"
-                ),
-            }
-            Ok(())
-        }
-        Command::Validate { pipeline, source } => {
-            let config = load(&pipeline, source, None)?;
-            let src = pipeline::open_source(&config)?;
-            let listing = Listing::of(&src, &config)?;
-            let config = pipeline::with_export_config(&src, &listing, &config)?;
-            if !config.tables.is_empty() {
-                // The mapping as resolved (preset and pipeline file merged),
-                // with the files each input found.
-                println!(
-                    "mapping (preset: {}):",
-                    config.preset.as_deref().unwrap_or("none")
-                );
-                let mut resolved = toml::Table::new();
-                resolved.insert(
-                    "tables".into(),
-                    toml::Value::try_from(&config.tables).expect("mapping serialises"),
-                );
-                println!("{}", toml::to_string_pretty(&resolved).expect("TOML"));
-                for table in config.tables.keys() {
-                    for input in listing.inputs(table) {
-                        let files: Vec<&str> =
-                            input.files.iter().map(|(p, _)| p.as_str()).collect();
-                        println!("# {table}: {} -> {}", input.reference, files.join(", "));
-                    }
-                }
-                println!();
-            }
-            let staged = pipeline::stage(&src, &listing, &config)?;
-            println!(
-                "{:<22} {:>9} {:>11} {:>9} {:>7}  reasons",
-                "table", "rows", "duplicates", "rejected", "ratio"
-            );
-            for t in staged.tables() {
-                let reasons: Vec<String> = t
-                    .stats
-                    .reasons
-                    .iter()
-                    .map(|(r, n)| format!("{r}={n}"))
-                    .collect();
-                println!(
-                    "{:<22} {:>9} {:>11} {:>9} {:>6.2}%  {}",
-                    t.name,
-                    t.stats.rows_read,
-                    t.stats.duplicates_collapsed,
-                    t.stats.rejected,
-                    100.0 * t.stats.reject_ratio(),
-                    reasons.join(" ")
-                );
-            }
-            for t in staged.tables() {
-                let n = t.rejected.height().min(5);
-                if n > 0 {
-                    println!("\nfirst rejected rows of {}:", t.name);
-                    let df = t.rejected.head(Some(n));
-                    let files = df.column("source_file")?.str()?.clone();
-                    let rows = df.column("source_row")?.i64()?.clone();
-                    let reasons = df.column("reject_reason")?.str()?.clone();
-                    for i in 0..n {
-                        println!(
-                            "  {} row {}: {}",
-                            files.get(i).unwrap_or(""),
-                            rows.get(i).unwrap_or(0),
-                            reasons.get(i).unwrap_or("")
-                        );
-                    }
-                }
-            }
-            staged.check_reject_ratios(&config)
-        }
+        } => run_pipeline(&pipeline, as_of, source, output, force),
+        Command::Validate { pipeline, source } => validate(&pipeline, source),
         Command::Mapping { preset } => match salesops::presets::toml(&preset) {
             Some(text) => {
                 print!("{text}");
@@ -258,6 +164,116 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `salesops run`: the pipeline, then what it published.
+fn run_pipeline(
+    pipeline: &str,
+    as_of: Option<String>,
+    source: Option<String>,
+    output: Option<String>,
+    force: bool,
+) -> Result<()> {
+    let as_of = match as_of {
+        Some(text) => AsOf::parse(&text)?,
+        None => AsOf::now(),
+    };
+    let config = load(pipeline, source, output)?;
+    let (src, out) = pipeline::open_storage(&config)?;
+    match pipeline::run(&config, &src, &out, &RunOptions { as_of, force })? {
+        Outcome::Published(m) => {
+            println!(
+                "published run {} to {}",
+                m.run_id,
+                out.display("_latest.json")
+            );
+            for (name, d) in &m.marts {
+                println!(
+                    "  {name:<28} {:>8} rows",
+                    d.files.iter().map(|f| f.rows).sum::<usize>()
+                );
+            }
+        }
+        Outcome::UpToDate { run_id } => {
+            println!("run {run_id} is already published; nothing to do (use --force to redo it)")
+        }
+    }
+    Ok(())
+}
+
+/// `salesops validate`: the resolved mapping, the quarantine counts and the
+/// first rejected rows of each table; publishes nothing.
+fn validate(pipeline: &str, source: Option<String>) -> Result<()> {
+    let config = load(pipeline, source, None)?;
+    let src = pipeline::open_source(&config)?;
+    let listing = Listing::of(&src, &config)?;
+    let config = pipeline::with_export_config(&src, &listing, &config)?;
+    if !config.tables.is_empty() {
+        print_mapping(&config, &listing);
+    }
+    let staged = pipeline::stage(&src, &listing, &config)?;
+    println!(
+        "{:<22} {:>9} {:>11} {:>9} {:>7}  reasons",
+        "table", "rows", "duplicates", "rejected", "ratio"
+    );
+    for t in staged.tables() {
+        let reasons: Vec<String> = t
+            .stats
+            .reasons
+            .iter()
+            .map(|(r, n)| format!("{r}={n}"))
+            .collect();
+        println!(
+            "{:<22} {:>9} {:>11} {:>9} {:>6.2}%  {}",
+            t.name,
+            t.stats.rows_read,
+            t.stats.duplicates_collapsed,
+            t.stats.rejected,
+            100.0 * t.stats.reject_ratio(),
+            reasons.join(" ")
+        );
+    }
+    for t in staged.tables() {
+        let n = t.rejected.height().min(5);
+        if n > 0 {
+            println!("\nfirst rejected rows of {}:", t.name);
+            let df = t.rejected.head(Some(n));
+            let files = df.column("source_file")?.str()?.clone();
+            let rows = df.column("source_row")?.i64()?.clone();
+            let reasons = df.column("reject_reason")?.str()?.clone();
+            for i in 0..n {
+                println!(
+                    "  {} row {}: {}",
+                    files.get(i).unwrap_or(""),
+                    rows.get(i).unwrap_or(0),
+                    reasons.get(i).unwrap_or("")
+                );
+            }
+        }
+    }
+    staged.check_reject_ratios(&config)
+}
+
+/// The mapping as resolved (preset and pipeline file merged), with the
+/// files each input found.
+fn print_mapping(config: &Config, listing: &Listing) {
+    println!(
+        "mapping (preset: {}):",
+        config.preset.as_deref().unwrap_or("none")
+    );
+    let mut resolved = toml::Table::new();
+    resolved.insert(
+        "tables".into(),
+        toml::Value::try_from(&config.tables).expect("mapping serialises"),
+    );
+    println!("{}", toml::to_string_pretty(&resolved).expect("TOML"));
+    for table in config.tables.keys() {
+        for input in listing.inputs(table) {
+            let files: Vec<&str> = input.files.iter().map(|(p, _)| p.as_str()).collect();
+            println!("# {table}: {} -> {}", input.reference, files.join(", "));
+        }
+    }
+    println!();
 }
 
 /// Prints an error once: its chain as text, or one JSON line.

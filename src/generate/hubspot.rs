@@ -15,15 +15,40 @@ use crate::error::Result;
 use crate::staging;
 use crate::storage::Storage;
 
-fn text(v: Option<&str>) -> Option<String> {
-    v.map(String::from)
+fn flag(v: bool) -> Option<String> {
+    Some(v.to_string())
 }
 
 pub fn write(output: &Storage, t: &Tables, parquet: bool) -> Result<()> {
-    let f = |v: bool| Some(v.to_string());
+    for (table, name) in [
+        (owners(t), "owners"),
+        (deals(t), "deals"),
+        (history(t), "deal_stage_history"),
+        (engagements(t), "engagements"),
+        (contacts(t), "contacts"),
+        (stages(), "pipeline_stages"),
+    ] {
+        table.put_export(output, name, parquet)?;
+    }
+    // What HubSpot does not export, in the contract's layout.
+    for spec in [
+        &staging::quotas::SPEC,
+        &staging::fx_rates::SPEC,
+        &staging::lead_events::SPEC,
+    ] {
+        let name = format!("{0}/{0}", spec.name);
+        t.get(spec).put_export(output, &name, parquet)?;
+    }
+    t.get(&staging::forecast_submissions::SPEC).put_export(
+        output,
+        "forecast_submissions/submissions",
+        parquet,
+    )
+}
 
-    // `level` is no HubSpot property: this portal has a custom one, which
-    // the mapping takes by its name.
+/// `level` is no HubSpot property: this portal has a custom one, which the
+/// mapping takes by its name.
+fn owners(t: &Tables) -> Table {
     let mut owners = Table::new(&[
         "id",
         "firstName",
@@ -34,26 +59,28 @@ pub fn write(output: &Storage, t: &Tables, parquet: bool) -> Result<()> {
         "primaryTeamName",
         "level",
     ]);
-    for r in &t.get(&staging::reps::SPEC).rows {
-        let c = |n| t.get(&staging::reps::SPEC).value(r, n);
-        let (first, last) = c("rep_name")
+    for r in t.get(&staging::reps::SPEC).records() {
+        let (first, last) = r
+            .get("rep_name")
             .and_then(|n| n.split_once(' '))
             .map(|(a, b)| (Some(a.to_string()), Some(b.to_string())))
-            .unwrap_or((text(c("rep_name")), None));
-        let end = c("end_date");
+            .unwrap_or((r.text("rep_name"), None));
+        let end = r.get("end_date");
         owners.push(vec![
-            text(c("rep_id")),
+            r.text("rep_id"),
             first,
             last,
-            at(c("hire_date"), "09:00:00"),
-            at(end.or(c("hire_date")), "17:00:00"),
-            f(end.is_some()),
-            text(c("team")),
-            text(c("level")),
+            at(r.get("hire_date"), "09:00:00"),
+            at(end.or(r.get("hire_date")), "17:00:00"),
+            flag(end.is_some()),
+            r.text("team"),
+            r.text("level"),
         ]);
     }
-    owners.put_export(output, "owners", parquet)?;
+    owners
+}
 
+fn deals(t: &Tables) -> Table {
     let mut deals = Table::new(&[
         "hs_object_id",
         "dealstage",
@@ -65,39 +92,42 @@ pub fn write(output: &Storage, t: &Tables, parquet: bool) -> Result<()> {
         "dealtype",
         "associated_contact_id",
     ]);
-    for r in &t.get(&staging::opportunities::SPEC).rows {
-        let c = |n| t.get(&staging::opportunities::SPEC).value(r, n);
+    for r in t.get(&staging::opportunities::SPEC).records() {
         deals.push(vec![
-            text(c("opportunity_id")),
-            text(c("stage")),
-            text(c("amount")),
-            at(c("close_date"), "00:00:00"),
-            at(c("created_date"), "09:00:00"),
-            text(c("rep_id")),
-            text(c("currency")),
-            c("deal_type").map(|d| {
+            r.text("opportunity_id"),
+            r.text("stage"),
+            r.text("amount"),
+            at(r.get("close_date"), "00:00:00"),
+            at(r.get("created_date"), "09:00:00"),
+            r.text("rep_id"),
+            r.text("currency"),
+            r.get("deal_type").map(|d| {
                 if d == "new_business" {
                     "newbusiness".into()
                 } else {
                     "existingbusiness".into()
                 }
             }),
-            text(c("lead_id")),
+            r.text("lead_id"),
         ]);
     }
-    deals.put_export(output, "deals", parquet)?;
+    deals
+}
 
+/// Stage changes only (see the module's note).
+fn history(t: &Tables) -> Table {
     let mut history = Table::new(&["deal_id", "value", "timestamp"]);
-    for (table, r) in t.history_rows() {
-        let c = |n| table.value(r, n);
+    for r in t.history_rows() {
         history.push(vec![
-            text(c("opportunity_id")),
-            text(c("stage")),
-            text(c("changed_at")),
+            r.text("opportunity_id"),
+            r.text("stage"),
+            r.text("changed_at"),
         ]);
     }
-    history.put_export(output, "deal_stage_history", parquet)?;
+    history
+}
 
+fn engagements(t: &Tables) -> Table {
     let mut engagements = Table::new(&[
         "hs_object_id",
         "hs_engagement_type",
@@ -107,22 +137,23 @@ pub fn write(output: &Storage, t: &Tables, parquet: bool) -> Result<()> {
         "associated_deal_id",
         "associated_contact_id",
     ]);
-    for r in &t.get(&staging::activities::SPEC).rows {
-        let c = |n| t.get(&staging::activities::SPEC).value(r, n);
-        let minutes: Option<f64> = c("duration_minutes").and_then(|m| m.parse().ok());
+    for r in t.get(&staging::activities::SPEC).records() {
+        let minutes: Option<f64> = r.get("duration_minutes").and_then(|m| m.parse().ok());
         engagements.push(vec![
-            text(c("activity_id")),
-            c("activity_type").map(str::to_uppercase),
-            text(c("started_at")),
-            text(c("rep_id")),
+            r.text("activity_id"),
+            r.get("activity_type").map(str::to_uppercase),
+            r.text("started_at"),
+            r.text("rep_id"),
             minutes.map(|m| (m * 60_000.0).to_string()),
-            text(c("opportunity_id")),
-            text(c("lead_id")),
+            r.text("opportunity_id"),
+            r.text("lead_id"),
         ]);
     }
-    engagements.put_export(output, "engagements", parquet)?;
+    engagements
+}
 
-    // The lead flags are custom contact properties here, taken by name.
+/// The lead flags are custom contact properties here, taken by name.
+fn contacts(t: &Tables) -> Table {
     let mut contacts = Table::new(&[
         "hs_object_id",
         "createdate",
@@ -131,19 +162,20 @@ pub fn write(output: &Storage, t: &Tables, parquet: bool) -> Result<()> {
         "matches_persona",
         "data_inaccurate",
     ]);
-    for r in &t.get(&staging::leads::SPEC).rows {
-        let c = |n| t.get(&staging::leads::SPEC).value(r, n);
+    for r in t.get(&staging::leads::SPEC).records() {
         contacts.push(vec![
-            text(c("lead_id")),
-            text(c("created_at")),
-            text(c("rep_id")),
-            text(c("source")),
-            text(c("matches_persona")),
-            text(c("data_inaccurate")),
+            r.text("lead_id"),
+            r.text("created_at"),
+            r.text("rep_id"),
+            r.text("source"),
+            r.text("matches_persona"),
+            r.text("data_inaccurate"),
         ]);
     }
-    contacts.put_export(output, "contacts", parquet)?;
+    contacts
+}
 
+fn stages() -> Table {
     let mut stages = Table::new(&[
         "stage_id",
         "label",
@@ -156,21 +188,9 @@ pub fn write(output: &Storage, t: &Tables, parquet: bool) -> Result<()> {
             Some(s.name.clone()),
             Some(s.name.clone()),
             Some(s.probability.to_string()),
-            f(s.kind != StageKind::Open),
+            flag(s.kind != StageKind::Open),
             Some(i.to_string()),
         ]);
     }
-    stages.put_export(output, "pipeline_stages", parquet)?;
-
-    t.get(&staging::quotas::SPEC)
-        .put_export(output, "quotas/quotas", parquet)?;
-    t.get(&staging::fx_rates::SPEC)
-        .put_export(output, "fx_rates/fx_rates", parquet)?;
-    t.get(&staging::lead_events::SPEC)
-        .put_export(output, "lead_events/lead_events", parquet)?;
-    t.get(&staging::forecast_submissions::SPEC).put_export(
-        output,
-        "forecast_submissions/submissions",
-        parquet,
-    )
+    stages
 }

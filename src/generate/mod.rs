@@ -585,14 +585,11 @@ impl Tables {
         &self.tables[spec.name]
     }
 
-    /// The history rows, then the hand-made corrections, each with its table.
-    pub fn history_rows(&self) -> impl Iterator<Item = (&Table, &table::Row)> {
-        let history = self.get(&staging::opportunity_history::SPEC);
-        history
-            .rows
-            .iter()
-            .map(move |r| (history, r))
-            .chain(self.corrections.rows.iter().map(|r| (&self.corrections, r)))
+    /// The history rows, then the hand-made corrections.
+    pub fn history_rows(&self) -> impl Iterator<Item = table::Record<'_>> {
+        self.get(&staging::opportunity_history::SPEC)
+            .records()
+            .chain(self.corrections.records())
     }
 }
 

@@ -15,10 +15,6 @@ use crate::error::Result;
 use crate::staging;
 use crate::storage::Storage;
 
-fn text(v: Option<&str>) -> Option<String> {
-    v.map(String::from)
-}
-
 /// `email` -> `Email`, `internal_meeting` -> `Internal_meeting`: the preset
 /// lower-cases TaskSubtype back.
 fn subtype(kind: &str) -> String {
@@ -41,9 +37,36 @@ fn deal_type(v: Option<&str>) -> Option<String> {
     )
 }
 
-pub fn write(output: &Storage, t: &Tables, parquet: bool) -> Result<()> {
-    let f = |v: bool| Some(v.to_string());
+fn flag(v: bool) -> Option<String> {
+    Some(v.to_string())
+}
 
+pub fn write(output: &Storage, t: &Tables, parquet: bool) -> Result<()> {
+    let (opportunities, converted) = opportunities(t);
+    let (tasks, events) = activities(t);
+    for (table, name) in [
+        (users(t), "User"),
+        (quotas(t), "ForecastingQuota"),
+        (rates(t), "DatedConversionRate"),
+        (stages(), "OpportunityStage"),
+        (opportunities, "Opportunity"),
+        (history(t), "OpportunityHistory"),
+        (tasks, "Task"),
+        (events, "Event"),
+        (leads(t, &converted), "Lead"),
+    ] {
+        table.put_export(output, name, parquet)?;
+    }
+    t.get(&staging::lead_events::SPEC)
+        .put_export(output, "lead_events/lead_events", parquet)?;
+    t.get(&staging::forecast_submissions::SPEC).put_export(
+        output,
+        "forecast_submissions/submissions",
+        parquet,
+    )
+}
+
+fn users(t: &Tables) -> Table {
     let mut users = Table::new(&[
         "Id",
         "Name",
@@ -54,52 +77,56 @@ pub fn write(output: &Storage, t: &Tables, parquet: bool) -> Result<()> {
         "LastModifiedDate",
         "Level__c",
     ]);
-    for r in &t.get(&staging::reps::SPEC).rows {
-        let c = |n| t.get(&staging::reps::SPEC).value(r, n);
-        let end = c("end_date");
+    for r in t.get(&staging::reps::SPEC).records() {
+        let end = r.get("end_date");
         users.push(vec![
-            text(c("rep_id")),
-            text(c("rep_name")),
-            text(c("team")),
-            text(c("region")),
-            f(end.is_none()),
-            at(c("hire_date"), "09:00:00"),
-            at(end.or(c("hire_date")), "17:00:00"),
-            text(c("level")),
+            r.text("rep_id"),
+            r.text("rep_name"),
+            r.text("team"),
+            r.text("region"),
+            flag(end.is_none()),
+            at(r.get("hire_date"), "09:00:00"),
+            at(end.or(r.get("hire_date")), "17:00:00"),
+            r.text("level"),
         ]);
     }
-    users.put_export(output, "User", parquet)?;
+    users
+}
 
+fn quotas(t: &Tables) -> Table {
     let mut quotas = Table::new(&["Id", "QuotaOwnerId", "StartDate", "QuotaAmount"]);
-    for (i, r) in t.get(&staging::quotas::SPEC).rows.iter().enumerate() {
-        let c = |n| t.get(&staging::quotas::SPEC).value(r, n);
+    for (i, r) in t.get(&staging::quotas::SPEC).records().enumerate() {
         quotas.push(vec![
             Some(format!("0J9{:012}", i + 1)),
-            text(c("rep_id")),
-            text(c("month")),
-            text(c("quota_amount")),
+            r.text("rep_id"),
+            r.text("month"),
+            r.text("quota_amount"),
         ]);
     }
-    quotas.put_export(output, "ForecastingQuota", parquet)?;
+    quotas
+}
 
-    // Salesforce stores units of the currency per unit of the corporate
-    // currency; the generator drew those with four decimals.
+/// Salesforce stores units of the currency per unit of the corporate
+/// currency; the generator drew those with four decimals.
+fn rates(t: &Tables) -> Table {
     let mut rates = Table::new(&["Id", "IsoCode", "StartDate", "ConversionRate"]);
-    for (i, r) in t.get(&staging::fx_rates::SPEC).rows.iter().enumerate() {
-        let c = |n| t.get(&staging::fx_rates::SPEC).value(r, n);
-        let rate: f64 = c("rate_to_reporting")
+    for (i, r) in t.get(&staging::fx_rates::SPEC).records().enumerate() {
+        let rate: f64 = r
+            .get("rate_to_reporting")
             .and_then(|v| v.parse().ok())
             .expect("generated rates are numbers");
         let per_unit = ((1.0 / rate) * 1e4).round() / 1e4;
         rates.push(vec![
             Some(format!("04w{:012}", i + 1)),
-            text(c("currency")),
-            text(c("rate_date")),
+            r.text("currency"),
+            r.text("rate_date"),
             Some(format!("{per_unit:.4}")),
         ]);
     }
-    rates.put_export(output, "DatedConversionRate", parquet)?;
+    rates
+}
 
+fn stages() -> Table {
     let mut stages = Table::new(&[
         "Id",
         "ApiName",
@@ -116,14 +143,18 @@ pub fn write(output: &Storage, t: &Tables, parquet: bool) -> Result<()> {
             Some(s.name.clone()),
             Some(s.name.clone()),
             Some(format!("{}", (s.probability * 100.0).round())),
-            f(s.kind == StageKind::Won),
-            f(s.kind != StageKind::Open),
-            f(true),
+            flag(s.kind == StageKind::Won),
+            flag(s.kind != StageKind::Open),
+            flag(true),
             Some((i + 1).to_string()),
         ]);
     }
-    stages.put_export(output, "OpportunityStage", parquet)?;
+    stages
+}
 
+/// The Opportunity object, and which opportunity each converted lead became
+/// (the first that names it).
+fn opportunities(t: &Tables) -> (Table, BTreeMap<&str, &str>) {
     let mut opportunities = Table::new(&[
         "Id",
         "OwnerId",
@@ -136,28 +167,28 @@ pub fn write(output: &Storage, t: &Tables, parquet: bool) -> Result<()> {
         "Type",
         "IsDeleted",
     ]);
-    // A lead converts into one opportunity: the first that names it.
     let mut converted: BTreeMap<&str, &str> = BTreeMap::new();
-    for r in &t.get(&staging::opportunities::SPEC).rows {
-        let c = |n| t.get(&staging::opportunities::SPEC).value(r, n);
-        if let (Some(lead), Some(id)) = (c("lead_id"), c("opportunity_id")) {
+    for r in t.get(&staging::opportunities::SPEC).records() {
+        if let (Some(lead), Some(id)) = (r.get("lead_id"), r.get("opportunity_id")) {
             converted.entry(lead).or_insert(id);
         }
         opportunities.push(vec![
-            text(c("opportunity_id")),
-            text(c("rep_id")),
-            text(c("account_id")),
-            at(c("created_date"), "09:00:00"),
-            text(c("close_date")),
-            text(c("stage")),
-            text(c("amount")),
-            text(c("currency")),
-            deal_type(c("deal_type")),
-            f(false),
+            r.text("opportunity_id"),
+            r.text("rep_id"),
+            r.text("account_id"),
+            at(r.get("created_date"), "09:00:00"),
+            r.text("close_date"),
+            r.text("stage"),
+            r.text("amount"),
+            r.text("currency"),
+            deal_type(r.get("deal_type")),
+            flag(false),
         ]);
     }
-    opportunities.put_export(output, "Opportunity", parquet)?;
+    (opportunities, converted)
+}
 
+fn history(t: &Tables) -> Table {
     let mut history = Table::new(&[
         "Id",
         "OpportunityId",
@@ -167,20 +198,22 @@ pub fn write(output: &Storage, t: &Tables, parquet: bool) -> Result<()> {
         "CloseDate",
         "IsDeleted",
     ]);
-    for (i, (table, r)) in t.history_rows().enumerate() {
-        let c = |n| table.value(r, n);
+    for (i, r) in t.history_rows().enumerate() {
         history.push(vec![
             Some(format!("008{:012}", i + 1)),
-            text(c("opportunity_id")),
-            text(c("changed_at")),
-            text(c("stage")),
-            text(c("amount")),
-            text(c("close_date")),
-            f(false),
+            r.text("opportunity_id"),
+            r.text("changed_at"),
+            r.text("stage"),
+            r.text("amount"),
+            r.text("close_date"),
+            flag(false),
         ]);
     }
-    history.put_export(output, "OpportunityHistory", parquet)?;
+    history
+}
 
+/// Meetings are Events (minutes); the rest Tasks (call seconds).
+fn activities(t: &Tables) -> (Table, Table) {
     let mut tasks = Table::new(&[
         "Id",
         "OwnerId",
@@ -200,35 +233,35 @@ pub fn write(output: &Storage, t: &Tables, parquet: bool) -> Result<()> {
         "WhoId",
         "IsDeleted",
     ]);
-    for r in &t.get(&staging::activities::SPEC).rows {
-        let c = |n| t.get(&staging::activities::SPEC).value(r, n);
-        let minutes: Option<f64> = c("duration_minutes").and_then(|m| m.parse().ok());
-        if c("activity_type") == Some("meeting") {
+    for r in t.get(&staging::activities::SPEC).records() {
+        let minutes: Option<f64> = r.get("duration_minutes").and_then(|m| m.parse().ok());
+        if r.get("activity_type") == Some("meeting") {
             events.push(vec![
-                text(c("activity_id")),
-                text(c("rep_id")),
-                text(c("started_at")),
+                r.text("activity_id"),
+                r.text("rep_id"),
+                r.text("started_at"),
                 minutes.map(|m| m.to_string()),
-                text(c("opportunity_id")),
-                text(c("lead_id")),
-                f(false),
+                r.text("opportunity_id"),
+                r.text("lead_id"),
+                flag(false),
             ]);
         } else {
             tasks.push(vec![
-                text(c("activity_id")),
-                text(c("rep_id")),
-                c("activity_type").map(subtype),
-                text(c("started_at")),
+                r.text("activity_id"),
+                r.text("rep_id"),
+                r.get("activity_type").map(subtype),
+                r.text("started_at"),
                 minutes.map(|m| (m * 60.0).to_string()),
-                text(c("opportunity_id")),
-                text(c("lead_id")),
-                f(false),
+                r.text("opportunity_id"),
+                r.text("lead_id"),
+                flag(false),
             ]);
         }
     }
-    tasks.put_export(output, "Task", parquet)?;
-    events.put_export(output, "Event", parquet)?;
+    (tasks, events)
+}
 
+fn leads(t: &Tables, converted: &BTreeMap<&str, &str>) -> Table {
     let mut leads = Table::new(&[
         "Id",
         "CreatedDate",
@@ -239,29 +272,20 @@ pub fn write(output: &Storage, t: &Tables, parquet: bool) -> Result<()> {
         "ConvertedOpportunityId",
         "IsDeleted",
     ]);
-    for r in &t.get(&staging::leads::SPEC).rows {
-        let c = |n| t.get(&staging::leads::SPEC).value(r, n);
+    for r in t.get(&staging::leads::SPEC).records() {
         leads.push(vec![
-            text(c("lead_id")),
-            text(c("created_at")),
+            r.text("lead_id"),
+            r.text("created_at"),
             // Leads without a rep sit in a queue.
-            Some(c("rep_id").unwrap_or("00G000000000001").to_string()),
-            text(c("source")),
-            text(c("matches_persona")),
-            text(c("data_inaccurate")),
-            c("lead_id")
+            Some(r.get("rep_id").unwrap_or("00G000000000001").to_string()),
+            r.text("source"),
+            r.text("matches_persona"),
+            r.text("data_inaccurate"),
+            r.get("lead_id")
                 .and_then(|l| converted.get(l))
                 .map(|o| o.to_string()),
-            f(false),
+            flag(false),
         ]);
     }
-    leads.put_export(output, "Lead", parquet)?;
-
-    t.get(&staging::lead_events::SPEC)
-        .put_export(output, "lead_events/lead_events", parquet)?;
-    t.get(&staging::forecast_submissions::SPEC).put_export(
-        output,
-        "forecast_submissions/submissions",
-        parquet,
-    )
+    leads
 }

@@ -89,6 +89,11 @@ impl Table {
         )
     }
 
+    /// Every row, its values read by column name.
+    pub fn records(&self) -> impl Iterator<Item = Record<'_>> {
+        self.rows.iter().map(move |row| Record { table: self, row })
+    }
+
     /// A row's value in the named column.
     pub fn value<'a>(&self, row: &'a [Option<String>], name: &str) -> Option<&'a str> {
         row[self.position(name)].as_deref()
@@ -162,6 +167,24 @@ impl Table {
             .collect();
         let mut df = df.lazy().with_columns(casts).collect()?;
         parquet_bytes(&mut df)
+    }
+}
+
+/// A row of a generated table, read by column name.
+#[derive(Clone, Copy)]
+pub struct Record<'a> {
+    table: &'a Table,
+    row: &'a [Option<String>],
+}
+
+impl<'a> Record<'a> {
+    pub fn get(&self, name: &str) -> Option<&'a str> {
+        self.table.value(self.row, name)
+    }
+
+    /// The value as an owned string (an export's column of the same value).
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.get(name).map(String::from)
     }
 }
 
