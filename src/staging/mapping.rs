@@ -404,7 +404,6 @@ fn plan(
     query_source: &str,
     mistakes: &mut Vec<Mistake>,
 ) -> Option<Planned> {
-    let table = spec.name;
     let mistakes_before = mistakes.len();
     let optional: Vec<String> = m.optional.iter().map(|o| normalized(o)).collect();
     let mut frames = Vec::new();
@@ -416,66 +415,112 @@ fn plan(
         }
         frames.push((name, lf));
     }
-    let base = match &m.sql {
+    let before = match &m.sql {
         None => frames.pop().map(|(_, lf)| lf)?,
-        Some(query) => {
-            let mut ctx = SQLContext::new();
-            for (name, lf) in frames {
-                ctx.register(&name, lf);
-            }
-            let executed = normalize_sql(query)
-                .map_err(|e| polars_err!(SQLSyntax: "{}", e))
-                .and_then(|q| ctx.execute(&q))
-                .and_then(|mut lf| {
-                    lf.collect_schema()?;
-                    Ok(lf)
-                });
-            match executed {
-                Ok(mut lf) => {
-                    // A `SELECT *` may carry an input's own row provenance.
-                    let schema = lf.collect_schema().ok()?;
-                    let own: Vec<&str> = ["source_file", "source_row"]
-                        .into_iter()
-                        .filter(|c| schema.contains(c))
-                        .collect();
-                    if !own.is_empty() {
-                        lf = lf.select([all().exclude_cols(own).as_expr()]);
-                    }
-                    lf
-                }
-                .with_row_index("source_row", Some(1))
-                .with_columns([
-                    col("source_row").cast(DataType::Int64),
-                    lit(query_source.to_string()).alias("source_file"),
-                ]),
-                Err(e) => {
-                    mistakes.push(Mistake {
-                        key: format!("tables.{table}.sql"),
-                        expression: Some(query.clone()),
-                        message: short(&e),
-                    });
-                    return None;
-                }
-            }
-        }
+        Some(query) => queried(spec, query, frames, query_source, mistakes)?,
     };
-    let before = base.clone();
-    let mut base = base;
-    if let Some(f) = &m.filter {
-        match sql(f).and_then(|e| {
-            let mut lf = base.clone().filter(e);
+    let filtered = filtered(spec, m, before.clone(), mistakes);
+    let exprs = contract_columns(spec, m, &filtered, mistakes)?;
+    if mistakes.len() > mistakes_before {
+        return None;
+    }
+    let selected = filtered.select(exprs);
+    let texts = as_text(spec, m, selected.clone(), mistakes)?;
+    if mistakes.len() > mistakes_before {
+        return None;
+    }
+    Some(Planned {
+        frame: selected.select(texts),
+        before,
+        after_deleted,
+    })
+}
+
+/// A mapping's `sql` over its named inputs, with its own row provenance
+/// (`query_source` and the result's row number).
+fn queried(
+    spec: &TableSpec,
+    query: &str,
+    frames: Vec<(String, LazyFrame)>,
+    query_source: &str,
+    mistakes: &mut Vec<Mistake>,
+) -> Option<LazyFrame> {
+    let mut ctx = SQLContext::new();
+    for (name, lf) in frames {
+        ctx.register(&name, lf);
+    }
+    let executed = normalize_sql(query)
+        .map_err(|e| polars_err!(SQLSyntax: "{}", e))
+        .and_then(|q| ctx.execute(&q))
+        .and_then(|mut lf| {
             lf.collect_schema()?;
             Ok(lf)
-        }) {
-            Ok(lf) => base = lf,
-            Err(e) => mistakes.push(Mistake {
-                key: format!("tables.{table}.filter"),
+        });
+    let mut lf = match executed {
+        Ok(lf) => lf,
+        Err(e) => {
+            mistakes.push(Mistake {
+                key: format!("tables.{}.sql", spec.name),
+                expression: Some(query.to_string()),
+                message: short(&e),
+            });
+            return None;
+        }
+    };
+    // A `SELECT *` may carry an input's own row provenance.
+    let schema = lf.collect_schema().ok()?;
+    let own: Vec<&str> = ["source_file", "source_row"]
+        .into_iter()
+        .filter(|c| schema.contains(c))
+        .collect();
+    if !own.is_empty() {
+        lf = lf.select([all().exclude_cols(own).as_expr()]);
+    }
+    Some(lf.with_row_index("source_row", Some(1)).with_columns([
+        col("source_row").cast(DataType::Int64),
+        lit(query_source.to_string()).alias("source_file"),
+    ]))
+}
+
+/// The rows the mapping's `filter` keeps (all of them when it has none or
+/// the filter is a mistake, which is recorded).
+fn filtered(
+    spec: &TableSpec,
+    m: &TableMapping,
+    base: LazyFrame,
+    mistakes: &mut Vec<Mistake>,
+) -> LazyFrame {
+    let Some(f) = &m.filter else {
+        return base;
+    };
+    let planned = sql(f).and_then(|e| {
+        let mut lf = base.clone().filter(e);
+        lf.collect_schema()?;
+        Ok(lf)
+    });
+    match planned {
+        Ok(lf) => lf,
+        Err(e) => {
+            mistakes.push(Mistake {
+                key: format!("tables.{}.filter", spec.name),
                 expression: Some(f.clone()),
                 message: short(&e),
-            }),
+            });
+            base
         }
     }
-    let base_schema = base.collect_schema().ok()?;
+}
+
+/// Each contract column: its mapping's expression, the input's column of
+/// that name, or null for an optional one; then the row provenance.
+fn contract_columns(
+    spec: &TableSpec,
+    m: &TableMapping,
+    base: &LazyFrame,
+    mistakes: &mut Vec<Mistake>,
+) -> Option<Vec<Expr>> {
+    let table = spec.name;
+    let base_schema = base.clone().collect_schema().ok()?;
     let mut exprs = Vec::new();
     for c in spec.columns {
         let key = format!("tables.{table}.columns.{}", c.name);
@@ -514,12 +559,20 @@ fn plan(
         };
         exprs.push(expr);
     }
-    if mistakes.len() > mistakes_before {
-        return None;
-    }
     exprs.push(col("source_file"));
     exprs.push(col("source_row"));
-    let mut selected = base.select(exprs);
+    Some(exprs)
+}
+
+/// Each mapped column as text (the form staging reads), with the mapping's
+/// `values` replaced; then the row provenance.
+fn as_text(
+    spec: &TableSpec,
+    m: &TableMapping,
+    mut selected: LazyFrame,
+    mistakes: &mut Vec<Mistake>,
+) -> Option<Vec<Expr>> {
+    let table = spec.name;
     let schema = selected.collect_schema().ok()?;
     let mut texts = Vec::new();
     for c in spec.columns {
@@ -545,16 +598,9 @@ fn plan(
         };
         texts.push(mapped.alias(c.name));
     }
-    if mistakes.len() > mistakes_before {
-        return None;
-    }
     texts.push(col("source_file"));
     texts.push(col("source_row"));
-    Some(Planned {
-        frame: selected.select(texts),
-        before,
-        after_deleted,
-    })
+    Some(texts)
 }
 
 fn label(inputs: &[Input]) -> String {

@@ -31,7 +31,7 @@ pub fn growth_forecast(
 
 /// Per snapshot and scope (team, company): `monthly_average` A and `growth`
 /// g; and per quarter and scope `new_rep_months` M.
-pub fn models(models: &Models, config: &Config, snaps: LazyFrame) -> (LazyFrame, LazyFrame) {
+pub fn growth_inputs(models: &Models, config: &Config, snaps: LazyFrame) -> (LazyFrame, LazyFrame) {
     let days = |d: i64| lit(d).cast(DataType::Int32);
     let snap_dates = snaps
         .select([col("quarter_idx"), col("quarter_end"), col("snapshot_date")])

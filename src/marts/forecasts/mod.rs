@@ -61,7 +61,7 @@ pub fn build(models: &Models, config: &Config, performance: LazyFrame) -> Polars
     let typical_cycles = cycle_age::typical_cycle(models, snaps.clone());
     let sums = pipeline::at_snapshots(models, snaps.clone(), typical_cycles.clone());
     let commits = rep_commit::commits(models, snaps.clone());
-    let (growth, new_rep_months) = historical_growth::models(models, config, snaps.clone());
+    let (growth, new_rep_months) = historical_growth::growth_inputs(models, config, snaps.clone());
 
     // The rows: each quarter's scope_ids (from §4.1) × its snapshots.
     let scope_ids = in_scopes(
