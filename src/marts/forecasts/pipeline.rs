@@ -17,69 +17,7 @@ use crate::intermediate::Models;
 /// `stage_weighted_open`, `cycle_age_open` and `open_in_quarter`.
 /// `typical_cycles` is `cycle_age::typical_cycle`.
 pub fn at_snapshots(models: &Models, snaps: LazyFrame, typical_cycles: LazyFrame) -> LazyFrame {
-    // Pairs that cannot contribute are dropped before the join: before the
-    // opportunity's first history row it did not exist, and after a last
-    // row that closed it outside the quarter it can be neither open nor won
-    // in the quarter.
-    let lifespans = models
-        .history
-        .clone()
-        .group_by([col("opportunity_id")])
-        .agg([
-            col("changed_at").min().alias("first_change"),
-            col("changed_at").max().alias("last_change"),
-            col("kind")
-                .sort_by([col("changed_at")], Default::default())
-                .last()
-                .alias("last_kind"),
-            col("close_date")
-                .sort_by([col("changed_at")], Default::default())
-                .last()
-                .alias("last_close"),
-        ]);
-    let closed_outside_quarter = col("last_change")
-        .lt_eq(col("instant"))
-        .and(StageKind::Open.matches(col("last_kind")).not())
-        .and(
-            col("last_close")
-                .lt(col("quarter_start"))
-                .or(col("last_close").gt(col("quarter_end"))),
-        );
-    let deal_snapshots = models
-        .opportunities
-        .clone()
-        .select([col("opportunity_id"), col("rep_id"), col("created_date")])
-        .join(
-            lifespans,
-            [col("opportunity_id")],
-            [col("opportunity_id")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .cross_join(
-            snaps.select([
-                col("quarter_idx"),
-                col("quarter_start"),
-                col("quarter_end"),
-                col("snapshot_date"),
-                col("instant"),
-            ]),
-            None,
-        )
-        .filter(
-            col("first_change")
-                .lt_eq(col("instant"))
-                .and(closed_outside_quarter.not()),
-        )
-        .select([
-            col("opportunity_id"),
-            col("rep_id"),
-            col("created_date"),
-            col("quarter_idx"),
-            col("quarter_start"),
-            col("quarter_end"),
-            col("snapshot_date"),
-            col("instant"),
-        ]);
+    let deal_snapshots = deal_snapshots(models, snaps);
     let in_quarter = col("state_close_date")
         .gt_eq(col("quarter_start"))
         .and(col("state_close_date").lt_eq(col("quarter_end")));
@@ -128,5 +66,74 @@ pub fn at_snapshots(models: &Models, snaps: LazyFrame, typical_cycles: LazyFrame
             col("stage_weighted_open").sum(),
             col("cycle_age_open").sum(),
             col("open_in_quarter").sum(),
+        ])
+}
+
+/// Every (opportunity, snapshot) pair that can contribute, with the
+/// opportunity's rep and created_date and the snapshot's quarter and
+/// instant.
+fn deal_snapshots(models: &Models, snaps: LazyFrame) -> LazyFrame {
+    // Pairs that cannot contribute are dropped before the join: before the
+    // opportunity's first history row it did not exist, and after a last
+    // row that closed it outside the quarter it can be neither open nor won
+    // in the quarter.
+    let lifespans = models
+        .history
+        .clone()
+        .group_by([col("opportunity_id")])
+        .agg([
+            col("changed_at").min().alias("first_change"),
+            col("changed_at").max().alias("last_change"),
+            col("kind")
+                .sort_by([col("changed_at")], Default::default())
+                .last()
+                .alias("last_kind"),
+            col("close_date")
+                .sort_by([col("changed_at")], Default::default())
+                .last()
+                .alias("last_close"),
+        ]);
+    let closed_outside_quarter = col("last_change")
+        .lt_eq(col("instant"))
+        .and(StageKind::Open.matches(col("last_kind")).not())
+        .and(
+            col("last_close")
+                .lt(col("quarter_start"))
+                .or(col("last_close").gt(col("quarter_end"))),
+        );
+    models
+        .opportunities
+        .clone()
+        .select([col("opportunity_id"), col("rep_id"), col("created_date")])
+        .join(
+            lifespans,
+            [col("opportunity_id")],
+            [col("opportunity_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .cross_join(
+            snaps.select([
+                col("quarter_idx"),
+                col("quarter_start"),
+                col("quarter_end"),
+                col("snapshot_date"),
+                col("instant"),
+            ]),
+            None,
+        )
+        .filter(
+            col("first_change")
+                .lt_eq(col("instant"))
+                .and(closed_outside_quarter.not()),
+        )
+        .select([
+            col("opportunity_id"),
+            col("rep_id"),
+            col("created_date"),
+            col("quarter_idx"),
+            col("quarter_start"),
+            col("quarter_end"),
+            col("snapshot_date"),
+            col("instant"),
         ])
 }
