@@ -6,8 +6,10 @@
 
 pub mod calendar;
 pub mod config;
+pub mod currency;
 pub mod domain;
 pub mod error;
+pub mod frames;
 pub mod generate;
 pub mod intermediate;
 pub mod marts;

@@ -4,7 +4,6 @@
 //! the quarter spine. Nothing here is collected except the few counts the
 //! manifest needs.
 
-pub mod fx;
 pub mod lead_response;
 pub mod opportunity_state;
 pub mod rollup;
@@ -78,7 +77,9 @@ impl Models {
         let opportunities = staged
             .valid(&staging::opportunities::SPEC)
             .filter(col("created_date").lt_eq(crate::calendar::date_lit(as_of.date())))
-            .with_column(fx::to_reporting(col("amount"), col("fx_rate")).alias("amount"))
+            .with_column(
+                crate::currency::to_reporting(col("amount"), col("fx_rate")).alias("amount"),
+            )
             .join(
                 kinds.clone(),
                 [col("stage")],
@@ -152,34 +153,6 @@ impl Models {
     pub fn quarter_of(&self, date: Expr) -> Expr {
         self.calendar.quarter_index_expr(date)
     }
-}
-
-/// A backward as-of join per `by`: each left row gets the right row with the
-/// latest `right_on` at or before its own `left_on`. Both sides
-/// must be sorted on their keys (callers sort just before).
-pub fn join_latest_at_or_before(
-    left: LazyFrame,
-    right: LazyFrame,
-    left_on: &str,
-    right_on: &str,
-    by: &[&str],
-) -> LazyFrame {
-    left.join_builder()
-        .with(right)
-        .left_on([col(left_on)])
-        .right_on([col(right_on)])
-        .how(JoinType::AsOf(Box::new(AsOfOptions {
-            strategy: AsofStrategy::Backward,
-            tolerance: None,
-            tolerance_str: None,
-            left_by: Some(by.iter().map(|b| (*b).into()).collect()),
-            right_by: Some(by.iter().map(|b| (*b).into()).collect()),
-            allow_eq: true,
-            // polars cannot check sortedness per group and would print a
-            // warning to stderr (breaking JSON logs); callers sort.
-            check_sortedness: false,
-        })))
-        .finish()
 }
 
 /// The real and synthetic history of `opportunities` (every instant, with

@@ -26,7 +26,7 @@ pub fn history_with_synthetic(
         col("opportunity_id"),
         col("changed_at"),
         col("stage"),
-        super::fx::to_reporting(col("amount"), col("fx_rate")).alias("amount"),
+        crate::currency::to_reporting(col("amount"), col("fx_rate")).alias("amount"),
         col("close_date"),
     ]);
     let without_history = opportunities
@@ -98,7 +98,7 @@ pub fn state_at(history: LazyFrame, at: LazyFrame) -> LazyFrame {
             col("probability").alias("state_probability"),
         ])
         .sort(["changed_at"], Default::default());
-    super::join_latest_at_or_before(
+    crate::frames::join_latest_at_or_before(
         at.sort(["instant"], Default::default()),
         right,
         "instant",

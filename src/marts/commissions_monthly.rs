@@ -13,7 +13,7 @@
 use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
 
-use crate::intermediate::fx::cents;
+use crate::currency::cents;
 
 use super::MartSpec;
 use crate::calendar::{days_since_epoch, end_of_day_time, month_index_expr};

@@ -6,7 +6,7 @@ use super::parse::ValueType::*;
 use super::validate::{Reason, Reference, Rules};
 use super::{opt, req, string_set, Staged, TableSpec};
 use crate::config::Config;
-use crate::intermediate::fx;
+use crate::currency;
 
 pub const SPEC: TableSpec = TableSpec {
     name: "opportunities",
@@ -50,7 +50,7 @@ pub fn rules(config: &Config, parents: &Staged) -> Rules {
             parent: parents.keys(&super::reps::SPEC, &["rep_id"]),
         }],
         fx: Some(Box::new(move |lf| {
-            fx::attach_rate(lf, "currency", "close_date", fx_rates, &reporting)
+            currency::attach_rate(lf, "currency", "close_date", fx_rates, &reporting)
         })),
     }
 }

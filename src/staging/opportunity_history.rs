@@ -8,7 +8,7 @@ use super::parse::ValueType::*;
 use super::validate::{Reason, Reference, Rules};
 use super::{req, string_set, Staged, TableSpec};
 use crate::config::Config;
-use crate::intermediate::fx;
+use crate::currency;
 
 pub const SPEC: TableSpec = TableSpec {
     name: "opportunity_history",
@@ -42,7 +42,7 @@ pub fn rules(config: &Config, parents: &Staged) -> Rules {
             parent: parents.keys(&super::opportunities::SPEC, &["opportunity_id", "currency"]),
         }],
         fx: Some(Box::new(move |lf| {
-            fx::attach_rate(lf, "currency", "close_date", fx_rates, &reporting)
+            currency::attach_rate(lf, "currency", "close_date", fx_rates, &reporting)
         })),
         ..Default::default()
     }

@@ -117,11 +117,23 @@ fn storage_failures_exit_3() {
 
 #[test]
 fn validate_reports_and_publishes_nothing() {
-    let o = salesops(&[
-        "validate",
-        "--pipeline",
-        "tests/fixtures/hand/pipeline.toml",
-    ]);
+    // The hand pipeline with its output in a fresh folder that validate
+    // must leave as it found it: empty, and the source untouched.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let pipeline = dir.path().join("pipeline.toml");
+    let text_of = std::fs::read_to_string("tests/fixtures/hand/pipeline.toml").unwrap();
+    std::fs::write(
+        &pipeline,
+        text_of.replace(
+            "output = \"out/hand\"",
+            &format!("output = {:?}", out.to_str().unwrap()),
+        ),
+    )
+    .unwrap();
+    let source_before = super::harness::files_under(std::path::Path::new("tests/fixtures/hand"));
+    let o = salesops(&["validate", "--pipeline", pipeline.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let t = String::from_utf8_lossy(&o.stdout);
     assert!(
@@ -129,6 +141,23 @@ fn validate_reports_and_publishes_nothing() {
             .any(|l| l.starts_with("opportunities") && l.contains(" 10 ")),
         "{t}"
     );
+    assert!(
+        super::harness::files_under(&out).is_empty(),
+        "validate wrote to the output"
+    );
+    assert!(
+        super::harness::files_under(std::path::Path::new("tests/fixtures/hand")) == source_before
+    );
+    // The same pipeline file does publish with `run`: the output path is live.
+    let o = salesops(&[
+        "run",
+        "--pipeline",
+        pipeline.to_str().unwrap(),
+        "--as-of",
+        "2024-09-15",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(out.join("_latest.json").exists());
 }
 
 #[test]

@@ -44,7 +44,7 @@ fn assert_published_intact(out: &Storage) -> publish::Latest {
     let m = publish::read_manifest(out, &latest.run_id)
         .unwrap_or_else(|e| panic!("manifest of {}: {}", latest.run_id, e.report()));
     assert_eq!(m.run_id, latest.run_id);
-    assert_eq!(m.marts.len(), super::harness::MARTS.len());
+    assert_eq!(m.marts.len(), salesops::marts::MARTS.len());
     for d in m.marts.values().chain(m.rejected.values()) {
         for f in &d.files {
             let bytes = out

@@ -6,8 +6,9 @@ use polars::prelude::*;
 
 use super::method_rows;
 use crate::domain::ForecastMethod;
+use crate::frames::join_latest_at_or_before;
 use crate::intermediate::rollup::{in_scopes, ALL_SCOPES};
-use crate::intermediate::{join_latest_at_or_before, Models};
+use crate::intermediate::Models;
 
 /// Σ over the rows of `value`, null when every value is null.
 fn sum_or_null(value: Expr) -> Expr {

@@ -45,7 +45,7 @@ pub fn attach_rate(
             col("rate_to_reporting").alias("_fx_rate"),
         ])
         .sort(["_fx_rate_date"], Default::default());
-    let joined = super::join_latest_at_or_before(
+    let joined = crate::frames::join_latest_at_or_before(
         left,
         right,
         "_fx_date",

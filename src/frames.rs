@@ -1,0 +1,31 @@
+//! Small polars helpers every layer uses.
+
+use polars::prelude::*;
+
+/// A backward as-of join per `by`: each left row gets the right row with the
+/// latest `right_on` at or before its own `left_on`. Both sides
+/// must be sorted on their keys (callers sort just before).
+pub fn join_latest_at_or_before(
+    left: LazyFrame,
+    right: LazyFrame,
+    left_on: &str,
+    right_on: &str,
+    by: &[&str],
+) -> LazyFrame {
+    left.join_builder()
+        .with(right)
+        .left_on([col(left_on)])
+        .right_on([col(right_on)])
+        .how(JoinType::AsOf(Box::new(AsOfOptions {
+            strategy: AsofStrategy::Backward,
+            tolerance: None,
+            tolerance_str: None,
+            left_by: Some(by.iter().map(|b| (*b).into()).collect()),
+            right_by: Some(by.iter().map(|b| (*b).into()).collect()),
+            allow_eq: true,
+            // polars cannot check sortedness per group and would print a
+            // warning to stderr (breaking JSON logs); callers sort.
+            check_sortedness: false,
+        })))
+        .finish()
+}
