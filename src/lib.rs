@@ -2,7 +2,7 @@
 //! shared intermediate building blocks -> Parquet marts, published with
 //! write-audit-publish. The layers follow dbt's and point one way:
 //! staging -> intermediate -> marts -> publish, with `pipeline` on top
-//! (see "How the code is laid out" in docs/CONTRIBUTING.md).
+//! (the map of the code is "Development" in the README).
 
 pub mod calendar;
 pub mod config;
