@@ -86,19 +86,19 @@ pub fn build(models: &Models, config: &Config) -> PolarsResult<LazyFrame> {
             when(col("occurred_at").lt(col("created_at")))
                 .then(col("created_at"))
                 .otherwise(col("occurred_at"))
-                .alias("at"),
+                .alias("step_at"),
             col("points"),
         ]);
     let creation_steps = leads.clone().select([
         col("lead_id"),
-        col("created_at").alias("at"),
+        col("created_at").alias("step_at"),
         lit(0.0).alias("points"),
     ]);
     let steps = concat([creation_steps, event_steps], UnionArgs::default())
         .expect("same columns")
-        .group_by([col("lead_id"), col("at")])
+        .group_by([col("lead_id"), col("step_at")])
         .agg([col("points").sum()])
-        .sort(["lead_id", "at"], Default::default())
+        .sort(["lead_id", "step_at"], Default::default())
         .with_column(
             col("points")
                 .cum_sum(false)
@@ -115,7 +115,7 @@ pub fn build(models: &Models, config: &Config) -> PolarsResult<LazyFrame> {
         )
         .filter((col("running_points") + col("flag_points")).gt_eq(lit(scoring.threshold)))
         .group_by([col("lead_id")])
-        .agg([col("at").min().alias("sql_at")]);
+        .agg([col("step_at").min().alias("sql_at")]);
     let event_total = steps
         .group_by([col("lead_id")])
         .agg([col("points").sum().alias("event_points")]);
