@@ -13,32 +13,14 @@ use crate::intermediate::Models;
 
 pub const SPEC: MartSpec = MartSpec {
     name: "forecast_accuracy",
-    // The forecasts grain: one row per forecasts row of a complete quarter.
-    grain: &[
-        "scope",
-        "scope_id",
-        "quarter_start",
-        "method",
-        "snapshot_date",
-    ],
-    columns: &[
-        "scope",
-        "scope_id",
-        "fiscal_quarter",
-        "quarter_start",
-        "quarter_end",
-        "method",
-        "snapshot_date",
-        "days_into_quarter",
-        "forecast_amount",
-        "won_to_date",
-        "open_in_scope",
+    grain: super::FORECAST_GRAIN,
+    columns: forecast_columns!(
         "actual_amount",
         "error",
         "abs_error",
         "abs_pct_error",
         "accuracy",
-    ],
+    ),
 };
 
 /// `forecast_rows`: the forecasts frame before publishing (with

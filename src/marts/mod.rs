@@ -3,6 +3,65 @@
 //! publisher needs: the name, the grain (checked unique and not null before
 //! anything is written, as dbt's tests would) and the published columns.
 
+/// The columns that name a rep and a quarter (SPEC §4.1, §4.2), then the
+/// mart's own.
+macro_rules! rep_quarter_columns {
+    ($($more:literal),* $(,)?) => {
+        &[
+            "rep_id",
+            "rep_name",
+            "team",
+            "region",
+            "level",
+            "fiscal_quarter",
+            "quarter_start",
+            "quarter_end",
+            "is_complete",
+            $($more),*
+        ]
+    };
+}
+
+/// The columns that name a scope and a quarter (SPEC §4.3, §4.4), then the
+/// mart's own.
+macro_rules! scope_quarter_columns {
+    ($($more:literal),* $(,)?) => {
+        &[
+            "scope",
+            "scope_id",
+            "fiscal_quarter",
+            "quarter_start",
+            "quarter_end",
+            $($more),*
+        ]
+    };
+}
+
+/// The forecasts columns (SPEC §4.4), then the mart's own (§4.5 adds the
+/// actuals and errors).
+macro_rules! forecast_columns {
+    ($($more:literal),* $(,)?) => {
+        scope_quarter_columns!(
+            "method",
+            "snapshot_date",
+            "days_into_quarter",
+            "forecast_amount",
+            "won_to_date",
+            "open_in_scope",
+            $($more),*
+        )
+    };
+}
+
+/// One row per forecast: the grain of forecasts and of forecast_accuracy.
+pub const FORECAST_GRAIN: &[&str] = &[
+    "scope",
+    "scope_id",
+    "quarter_start",
+    "method",
+    "snapshot_date",
+];
+
 pub mod commissions_monthly;
 pub mod forecast_accuracy;
 pub mod forecast_accuracy_summary;
@@ -87,87 +146,69 @@ pub fn published(spec: &MartSpec, lf: LazyFrame) -> LazyFrame {
         )
 }
 
-fn finish(spec: MartSpec, lf: LazyFrame, started: std::time::Instant) -> Result<Mart> {
-    let frame = published(&spec, lf)
+/// Collects a mart: its full frame (with the helper columns later marts
+/// read, such as `quarter_idx`), and its published form, grain-checked.
+fn build(spec: MartSpec, lf: LazyFrame) -> Result<(DataFrame, Mart)> {
+    let started = std::time::Instant::now();
+    let during = || format!("building mart `{}`", spec.name);
+    let full = lf.collect().during(during)?;
+    let frame = published(&spec, full.clone().lazy())
         .collect()
-        .during(|| format!("building mart `{}`", spec.name))?;
+        .during(during)?;
     check_grain(&spec, &frame)?;
+    let ms = crate::millis_since(started);
     tracing::info!(
         step = "marts",
         mart = spec.name,
         rows = frame.height(),
-        ms = crate::millis_since(started),
+        ms,
         "Mart built."
     );
-    Ok(Mart {
-        spec,
-        frame,
-        ms: crate::millis_since(started),
-    })
+    Ok((full, Mart { spec, frame, ms }))
 }
 
-/// Builds and checks every mart.
+/// Builds and checks every mart, in `MARTS` order. A mart that others read
+/// (performance, trends, forecasts, accuracy) is collected once and its
+/// frame handed on.
 pub fn build_all(models: &Models, config: &Config) -> Result<Vec<Mart>> {
-    let started = std::time::Instant::now();
-    // Collected once: the trends and KPI marts both read it.
-    let performance = rep_quarter_performance::build(models, config)
-        .collect()
-        .during(|| "building mart `rep_quarter_performance`")?;
-    let perf_mart = finish(
+    let mut marts = Vec::with_capacity(MARTS.len());
+    let mut add = |spec: MartSpec, lf: LazyFrame| -> Result<DataFrame> {
+        let (full, mart) = build(spec, lf)?;
+        marts.push(mart);
+        Ok(full)
+    };
+    let performance = add(
         rep_quarter_performance::SPEC,
-        performance.clone().lazy(),
-        started,
+        rep_quarter_performance::build(models, config),
     )?;
-
-    let started = std::time::Instant::now();
-    let trends = rep_quarter_trends::build(performance.clone().lazy(), config)?
-        .collect()
-        .during(|| "building mart `rep_quarter_trends`")?;
-    let trends_mart = finish(rep_quarter_trends::SPEC, trends.clone().lazy(), started)?;
-
-    let started = std::time::Instant::now();
-    let kpis = team_quarter_kpis::build(performance.clone().lazy(), trends.lazy());
-    let kpi_mart = finish(team_quarter_kpis::SPEC, kpis, started)?;
-
-    // Collected once: forecast_accuracy reads the forecasts.
-    let started = std::time::Instant::now();
-    let forecast_rows = forecasts::build(models, config, performance.lazy())?
-        .collect()
-        .during(|| "building mart `forecasts`")?;
-    let forecast_mart = finish(forecasts::SPEC, forecast_rows.clone().lazy(), started)?;
-
-    let started = std::time::Instant::now();
-    let accuracy = forecast_accuracy::build(models, forecast_rows.lazy())
-        .collect()
-        .during(|| "building mart `forecast_accuracy`")?;
-    let accuracy_mart = finish(forecast_accuracy::SPEC, accuracy.clone().lazy(), started)?;
-
-    let started = std::time::Instant::now();
-    let summary = forecast_accuracy_summary::build(accuracy.lazy())?;
-    let summary_mart = finish(forecast_accuracy_summary::SPEC, summary, started)?;
-
-    let started = std::time::Instant::now();
-    let leads_mart = finish(
-        lead_scores::SPEC,
-        lead_scores::build(models, config)?,
-        started,
+    let trends = add(
+        rep_quarter_trends::SPEC,
+        rep_quarter_trends::build(performance.clone().lazy(), config)?,
     )?;
-
-    let started = std::time::Instant::now();
-    let commissions_mart = finish(
+    add(
+        team_quarter_kpis::SPEC,
+        team_quarter_kpis::build(performance.clone().lazy(), trends.lazy()),
+    )?;
+    let forecast_rows = add(
+        forecasts::SPEC,
+        forecasts::build(models, config, performance.lazy())?,
+    )?;
+    let accuracy = add(
+        forecast_accuracy::SPEC,
+        forecast_accuracy::build(models, forecast_rows.lazy()),
+    )?;
+    add(
+        forecast_accuracy_summary::SPEC,
+        forecast_accuracy_summary::build(accuracy.lazy())?,
+    )?;
+    add(lead_scores::SPEC, lead_scores::build(models, config)?)?;
+    add(
         commissions_monthly::SPEC,
         commissions_monthly::build(models, config)?,
-        started,
     )?;
-
-    Ok(vec![
-        perf_mart,
-        trends_mart,
-        kpi_mart,
-        forecast_mart,
-        accuracy_mart,
-        summary_mart,
-        leads_mart,
-        commissions_mart,
-    ])
+    debug_assert!(marts
+        .iter()
+        .map(|m| m.spec.name)
+        .eq(MARTS.iter().map(|m| m.name)));
+    Ok(marts)
 }

@@ -26,16 +26,7 @@ pub const SPEC: MartSpec = MartSpec {
     columns: COLUMNS,
 };
 
-pub const COLUMNS: &[&str] = &[
-    "rep_id",
-    "rep_name",
-    "team",
-    "region",
-    "level",
-    "fiscal_quarter",
-    "quarter_start",
-    "quarter_end",
-    "is_complete",
+pub const COLUMNS: &[&str] = rep_quarter_columns!(
     "won_amount",
     "won_count",
     "lost_count",
@@ -58,7 +49,7 @@ pub const COLUMNS: &[&str] = &[
     "median_lead_response_minutes",
     "avg_touches_per_won_deal",
     "won_share_with_follow_ups",
-];
+);
 
 /// The rep-quarter rows with every §4.1 column, plus `quarter_idx` and
 /// `sales_cycle_days_total` (what team_quarter_kpis needs to average over

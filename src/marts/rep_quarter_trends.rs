@@ -18,16 +18,7 @@ use crate::intermediate::rollup::ratio;
 pub const SPEC: MartSpec = MartSpec {
     name: "rep_quarter_trends",
     grain: &["rep_id", "quarter_start"],
-    columns: &[
-        "rep_id",
-        "rep_name",
-        "team",
-        "region",
-        "level",
-        "fiscal_quarter",
-        "quarter_start",
-        "quarter_end",
-        "is_complete",
+    columns: rep_quarter_columns!(
         "metric",
         "prev_metric",
         "change",
@@ -36,7 +27,7 @@ pub const SPEC: MartSpec = MartSpec {
         "is_top",
         "rank_in_peer_group",
         "quadrant",
-    ],
+    ),
 };
 
 /// `performance` is the output of `rep_quarter_performance::build`.

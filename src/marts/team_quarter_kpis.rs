@@ -14,12 +14,7 @@ use crate::intermediate::rollup::{deal_and_activity_ratios, ratio};
 pub const SPEC: MartSpec = MartSpec {
     name: "team_quarter_kpis",
     grain: &["scope", "scope_id", "quarter_start"],
-    columns: &[
-        "scope",
-        "scope_id",
-        "fiscal_quarter",
-        "quarter_start",
-        "quarter_end",
+    columns: scope_quarter_columns!(
         "is_complete",
         "reps",
         "won_amount",
@@ -41,7 +36,7 @@ pub const SPEC: MartSpec = MartSpec {
         "falling_stars",
         "improving_laggards",
         "declining_laggards",
-    ],
+    ),
 };
 
 fn count_true(cond: Expr) -> Expr {

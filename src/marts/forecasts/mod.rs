@@ -33,26 +33,8 @@ pub use snapshots::snapshots;
 
 pub const SPEC: MartSpec = MartSpec {
     name: "forecasts",
-    grain: &[
-        "scope",
-        "scope_id",
-        "quarter_start",
-        "method",
-        "snapshot_date",
-    ],
-    columns: &[
-        "scope",
-        "scope_id",
-        "fiscal_quarter",
-        "quarter_start",
-        "quarter_end",
-        "method",
-        "snapshot_date",
-        "days_into_quarter",
-        "forecast_amount",
-        "won_to_date",
-        "open_in_scope",
-    ],
+    grain: super::FORECAST_GRAIN,
+    columns: forecast_columns!(),
 };
 
 /// `performance`: the §4.1 rows (for the scope_ids of each quarter).
