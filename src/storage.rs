@@ -171,7 +171,23 @@ impl Storage {
         }
         let u = parsed.expect("checked above");
         let prefix = Path::from(u.path());
-        // Settings first: a client key in `storage_options` overrides them.
+        // Every cloud builder the same way: from the environment, the URL,
+        // the [storage] settings, then `storage_options` (a client key there
+        // overrides the settings).
+        macro_rules! cloud_store {
+            ($builder:ty) => {{
+                let mut b = <$builder>::from_env()
+                    .with_url(url)
+                    .with_retry(settings.retry())
+                    .with_client_options(settings.client());
+                for (k, v) in options {
+                    if let Ok(key) = k.parse() {
+                        b = b.with_config(key, v);
+                    }
+                }
+                Arc::new(b.build().map_err(|e| storage_err(&e))?)
+            }};
+        }
         let store: Arc<dyn ObjectStore> = match u.scheme() {
             "memory" => {
                 return Err(Error::Usage(format!(
@@ -179,41 +195,10 @@ impl Storage {
                      the command line or in a pipeline file (use a local path, s3://, gs:// or az://)"
                 )))
             }
-            "s3" | "s3a" => {
-                let mut b = object_store::aws::AmazonS3Builder::from_env()
-                    .with_url(url)
-                    .with_retry(settings.retry())
-                    .with_client_options(settings.client());
-                for (k, v) in options {
-                    if let Ok(key) = k.parse() {
-                        b = b.with_config(key, v);
-                    }
-                }
-                Arc::new(b.build().map_err(|e| storage_err(&e))?)
-            }
-            "gs" => {
-                let mut b = object_store::gcp::GoogleCloudStorageBuilder::from_env()
-                    .with_url(url)
-                    .with_retry(settings.retry())
-                    .with_client_options(settings.client());
-                for (k, v) in options {
-                    if let Ok(key) = k.parse() {
-                        b = b.with_config(key, v);
-                    }
-                }
-                Arc::new(b.build().map_err(|e| storage_err(&e))?)
-            }
+            "s3" | "s3a" => cloud_store!(object_store::aws::AmazonS3Builder),
+            "gs" => cloud_store!(object_store::gcp::GoogleCloudStorageBuilder),
             "az" | "abfs" | "abfss" | "azure" => {
-                let mut b = object_store::azure::MicrosoftAzureBuilder::from_env()
-                    .with_url(url)
-                    .with_retry(settings.retry())
-                    .with_client_options(settings.client());
-                for (k, v) in options {
-                    if let Ok(key) = k.parse() {
-                        b = b.with_config(key, v);
-                    }
-                }
-                Arc::new(b.build().map_err(|e| storage_err(&e))?)
+                cloud_store!(object_store::azure::MicrosoftAzureBuilder)
             }
             other => {
                 return Err(Error::Usage(format!(
