@@ -37,16 +37,7 @@ pub fn build(models: &Models, forecast_rows: LazyFrame) -> LazyFrame {
         .filter(col("is_complete"))
         .join(actual, keys.clone(), keys, JoinArgs::new(JoinType::Left))
         .with_column(col("actual_amount").fill_null(lit(0.0)));
-    with_errors(rows).sort(
-        [
-            "scope",
-            "scope_id",
-            "quarter_start",
-            "method",
-            "snapshot_date",
-        ],
-        Default::default(),
-    )
+    with_errors(rows).sort(super::FORECAST_GRAIN.iter().copied(), Default::default())
 }
 
 /// `error`, `abs_error`, `abs_pct_error` and `accuracy` from

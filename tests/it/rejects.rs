@@ -82,14 +82,14 @@ fn missing_required() {
         "O2,,2024-01-05,2024-02-01,Closed Won,100,,\nO3,R1,2024-01-05,2024-02-01,Closed Won,,,\n",
     );
     assert_eq!(
-        reasons(&s.get(&staging::opportunities::SPEC)),
+        reasons(s.get(&staging::opportunities::SPEC)),
         [
             (2, "missing_required".into()),
             (3, "missing_required".into())
         ]
     );
     assert_eq!(s.get(&staging::opportunities::SPEC).valid.height(), 1);
-    let t = &s.get(&staging::opportunities::SPEC);
+    let t = s.get(&staging::opportunities::SPEC);
     assert!(text(t, "source_file", 0)
         .unwrap()
         .ends_with("opportunities/o.csv"));
@@ -105,7 +105,7 @@ fn unparsable_value() {
         "O4,R1,01/05/2024,2024-02-01,Closed Won,100,,\n",
         "O5,R1,2024-01-05,2024-02-01,Closed Won,100,,barter\n",
     ));
-    let r = reasons(&s.get(&staging::opportunities::SPEC));
+    let r = reasons(s.get(&staging::opportunities::SPEC));
     assert_eq!(r.len(), 4);
     assert!(
         r.iter().all(|(_, reason)| reason == "unparsable_value"),
@@ -113,11 +113,11 @@ fn unparsable_value() {
     );
     // The original text is kept.
     assert_eq!(
-        text(&s.get(&staging::opportunities::SPEC), "amount", 0).as_deref(),
+        text(s.get(&staging::opportunities::SPEC), "amount", 0).as_deref(),
         Some("1,000")
     );
     assert_eq!(
-        text(&s.get(&staging::opportunities::SPEC), "amount", 1).as_deref(),
+        text(s.get(&staging::opportunities::SPEC), "amount", 1).as_deref(),
         Some(" 100")
     );
 }
@@ -133,16 +133,16 @@ fn negative_amount() {
         ("fx_rates/fx.csv", "currency,rate_date,rate_to_reporting\nEUR,2024-01-01,0\nEUR,2024-02-01,1.1\n"),
     ]);
     assert_eq!(
-        reasons(&s.get(&staging::opportunities::SPEC)),
+        reasons(s.get(&staging::opportunities::SPEC)),
         [(2, "negative_amount".into())]
     );
     assert_eq!(
-        reasons(&s.get(&staging::activities::SPEC)),
+        reasons(s.get(&staging::activities::SPEC)),
         [(1, "negative_amount".into())]
     );
     // A rate ≤ 0 is filed under negative_amount (SPEC §7).
     assert_eq!(
-        reasons(&s.get(&staging::fx_rates::SPEC)),
+        reasons(s.get(&staging::fx_rates::SPEC)),
         [(1, "negative_amount".into())]
     );
 }
@@ -154,7 +154,7 @@ fn invalid_month() {
         "rep_id,month,quota_amount\nR1,2024-01-01,10\nR1,2024-02-15,10\n",
     )]);
     assert_eq!(
-        reasons(&s.get(&staging::quotas::SPEC)),
+        reasons(s.get(&staging::quotas::SPEC)),
         [(2, "invalid_month".into())]
     );
 }
@@ -167,7 +167,7 @@ fn invalid_quarter_start() {
         "rep_id,quarter_start,submitted_at,amount\nR1,2024-04-01,2024-04-02,10\nR1,2024-02-01,2024-02-02,10\n",
     )]);
     assert_eq!(
-        reasons(&s.get(&staging::forecast_submissions::SPEC)),
+        reasons(s.get(&staging::forecast_submissions::SPEC)),
         [(2, "invalid_quarter_start".into())]
     );
 }
@@ -185,11 +185,11 @@ fn date_order() {
         ),
     ]);
     assert_eq!(
-        reasons(&s.get(&staging::opportunities::SPEC)),
+        reasons(s.get(&staging::opportunities::SPEC)),
         [(2, "date_order".into())]
     );
     assert_eq!(
-        reasons(&s.get(&staging::reps::SPEC)),
+        reasons(s.get(&staging::reps::SPEC)),
         [(1, "date_order".into())]
     );
 }
@@ -199,7 +199,7 @@ fn unknown_stage() {
     // Stage names match exactly, case included.
     let s = opportunities("O2,R1,2024-01-05,2024-02-01,Closed Maybe,1,,\nO3,R1,2024-01-05,2024-02-01,closed won,1,,\n");
     assert_eq!(
-        reasons(&s.get(&staging::opportunities::SPEC)),
+        reasons(s.get(&staging::opportunities::SPEC)),
         [(2, "unknown_stage".into()), (3, "unknown_stage".into())]
     );
 }
@@ -211,7 +211,7 @@ fn unknown_activity_type() {
         "activity_id,rep_id,activity_type,started_at\nA1,R1,lunch,2024-01-05T10:00:00Z\nA2,R1,call,2024-01-05\n",
     )]);
     assert_eq!(
-        reasons(&s.get(&staging::activities::SPEC)),
+        reasons(s.get(&staging::activities::SPEC)),
         [(1, "unknown_activity_type".into())]
     );
 }
@@ -227,7 +227,7 @@ fn duplicate_key() {
         "O3,R1,2024-01-05,2024-02-01,Closed Won,3,,\n",
     ));
     assert_eq!(
-        reasons(&s.get(&staging::opportunities::SPEC)),
+        reasons(s.get(&staging::opportunities::SPEC)),
         [
             (2, "duplicate_key".into()),
             (3, "duplicate_key".into()),
@@ -276,30 +276,30 @@ fn unknown_reference_cascades_to_children() {
         ("lead_events/e.csv", "lead_id,event_type,occurred_at\nL1,email_open,2024-01-06\nL2,email_open,2024-01-06\nL9,email_open,2024-01-06\n"),
     ]);
     assert_eq!(
-        reasons(&s.get(&staging::opportunities::SPEC)),
+        reasons(s.get(&staging::opportunities::SPEC)),
         [
             (2, "unknown_reference".into()),
             (3, "negative_amount".into())
         ]
     );
     assert_eq!(
-        reasons(&s.get(&staging::opportunity_history::SPEC)),
+        reasons(s.get(&staging::opportunity_history::SPEC)),
         [
             (2, "unknown_reference".into()),
             (3, "unknown_reference".into())
         ]
     );
     assert_eq!(
-        reasons(&s.get(&staging::activities::SPEC)),
+        reasons(s.get(&staging::activities::SPEC)),
         [(1, "unknown_reference".into())]
     );
     // A lead without a rep is fine; one with an unknown rep is not.
     assert_eq!(
-        reasons(&s.get(&staging::leads::SPEC)),
+        reasons(s.get(&staging::leads::SPEC)),
         [(2, "unknown_reference".into())]
     );
     assert_eq!(
-        reasons(&s.get(&staging::lead_events::SPEC)),
+        reasons(s.get(&staging::lead_events::SPEC)),
         [
             (2, "unknown_reference".into()),
             (3, "unknown_reference".into())
@@ -325,11 +325,11 @@ fn missing_fx_rate() {
         ),
     ]);
     assert_eq!(
-        reasons(&s.get(&staging::opportunities::SPEC)),
+        reasons(s.get(&staging::opportunities::SPEC)),
         [(2, "missing_fx_rate".into()), (3, "missing_fx_rate".into())]
     );
     assert_eq!(
-        reasons(&s.get(&staging::opportunity_history::SPEC)),
+        reasons(s.get(&staging::opportunity_history::SPEC)),
         [(1, "missing_fx_rate".into())]
     );
     let rate = s
@@ -348,7 +348,7 @@ fn a_reason_per_row_in_spec_order() {
     // Missing rep_id and a negative amount: missing_required comes first.
     let s = opportunities("O2,,2024-01-05,2024-02-01,Closed Maybe,-1,,\n");
     assert_eq!(
-        reasons(&s.get(&staging::opportunities::SPEC)),
+        reasons(s.get(&staging::opportunities::SPEC)),
         [(2, "missing_required".into())]
     );
     // The quarantine's columns: its own four, then the contract's as text.
@@ -447,15 +447,15 @@ fn typed_parquet_columns_are_accepted_when_their_type_fits() {
         .get(1);
     assert_eq!(amount, Some(250.5));
     assert_eq!(
-        reasons(&s.get(&staging::opportunities::SPEC)),
+        reasons(s.get(&staging::opportunities::SPEC)),
         [(1, "unparsable_value".into())]
     );
     assert!(
-        text(&s.get(&staging::opportunities::SPEC), "source_file", 0)
+        text(s.get(&staging::opportunities::SPEC), "source_file", 0)
             .unwrap()
             .ends_with("c.parquet")
     );
-    assert!(text(&s.get(&staging::opportunities::SPEC), "close_date", 0)
+    assert!(text(s.get(&staging::opportunities::SPEC), "close_date", 0)
         .unwrap()
         .starts_with("2024-02-02T00:00:00"));
 }

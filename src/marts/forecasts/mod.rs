@@ -114,16 +114,7 @@ pub fn build(models: &Models, config: &Config, performance: LazyFrame) -> Polars
     )?;
     Ok(all_methods
         .with_column(col("days_into_quarter").cast(DataType::Int32))
-        .sort(
-            [
-                "scope",
-                "scope_id",
-                "quarter_start",
-                "method",
-                "snapshot_date",
-            ],
-            Default::default(),
-        ))
+        .sort(super::FORECAST_GRAIN.iter().copied(), Default::default()))
 }
 
 /// The rows with one method's answer: `method`, `forecast_amount` and
