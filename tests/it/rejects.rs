@@ -450,11 +450,9 @@ fn typed_parquet_columns_are_accepted_when_their_type_fits() {
         reasons(s.get(&staging::opportunities::SPEC)),
         [(1, "unparsable_value".into())]
     );
-    assert!(
-        text(s.get(&staging::opportunities::SPEC), "source_file", 0)
-            .unwrap()
-            .ends_with("c.parquet")
-    );
+    assert!(text(s.get(&staging::opportunities::SPEC), "source_file", 0)
+        .unwrap()
+        .ends_with("c.parquet"));
     assert!(text(s.get(&staging::opportunities::SPEC), "close_date", 0)
         .unwrap()
         .starts_with("2024-02-02T00:00:00"));
