@@ -1,12 +1,18 @@
 //! Reading one input table: every `*.csv` and `*.parquet` under
 //! `<source>/<table>/`, recursively, in path order (SPEC §1, §7 "Files").
 //!
-//! Each file becomes a frame of the table's contract columns as text, plus
-//! `source_file` and `source_row`, so that one set of parsers validates every
-//! file and the quarantine keeps the original values. Parquet values are
-//! printed to the contract's canonical text (dates `YYYY-MM-DD`, instants
-//! `YYYY-MM-DDTHH:MM:SS.ffffffZ`), so a typed column is accepted exactly
-//! when its values fit the column's type.
+//! Each file becomes a frame of the table's contract columns, plus
+//! `source_file` and `source_row`. A value arrives in one of two forms:
+//! - as text (every CSV value, and Parquet columns whose type is not the
+//!   contract's): the column under its own name, which staging parses with
+//!   one set of parsers, and which the quarantine keeps as it was;
+//! - typed (a Parquet column whose type already is the contract's: Date for
+//!   a date, a Datetime for a timestamp, Float64 for a number, Boolean for a
+//!   bool): `<column>__typed`, in the contract's type, so nothing is printed
+//!   and parsed again. Its text is only made for rows that are rejected, and
+//!   it is the canonical text a typed value always had (dates `YYYY-MM-DD`,
+//!   instants `YYYY-MM-DDTHH:MM:SS.ffffffZ`), so the quarantine is the same
+//!   whichever form a value came in.
 
 use std::io::Cursor;
 
@@ -14,13 +20,15 @@ use bytes::Bytes;
 use polars::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::staging::parse::ValueType;
 use crate::staging::TableSpec;
 use object_store::ObjectMeta;
 
 use crate::storage::{fingerprint, Fingerprint, Storage};
 
 pub struct RawTable {
-    /// Contract columns as String, then `source_file`, `source_row`.
+    /// Contract columns as text (String), the typed columns of the
+    /// non-text ones (`typed_name`), then `source_file`, `source_row`.
     pub frame: DataFrame,
     pub files: Vec<Fingerprint>,
 }
@@ -66,12 +74,23 @@ pub fn read_table(
     })
 }
 
+/// The column that holds a contract column's typed values.
+pub fn typed_name(column: &str) -> String {
+    format!("{column}__typed")
+}
+
 fn empty_frame(spec: &TableSpec) -> DataFrame {
     let mut cols: Vec<Column> = spec
         .columns
         .iter()
         .map(|c| Column::new_empty(c.name.into(), &DataType::String))
         .collect();
+    cols.extend(
+        spec.columns
+            .iter()
+            .filter(|c| c.ty != ValueType::Text)
+            .map(|c| Column::new_empty(typed_name(c.name).into(), &c.ty.dtype())),
+    );
     cols.push(Column::new_empty("source_file".into(), &DataType::String));
     cols.push(Column::new_empty("source_row".into(), &DataType::Int64));
     DataFrame::new_infer_height(cols).expect("empty columns")
@@ -170,12 +189,19 @@ fn read_csv_text(
 
 fn read_csv(file: &str, spec: &TableSpec, bytes: &[u8]) -> Result<DataFrame> {
     let (_, values, height) = read_csv_text(file, bytes, |h| locate_columns(file, spec, h))?;
-    let cols = spec
+    let mut cols: Vec<Column> = spec
         .columns
         .iter()
         .zip(values)
         .map(|(c, v)| Column::new(c.name.into(), v))
         .collect();
+    // Every CSV value is text: the typed columns are empty.
+    cols.extend(
+        spec.columns
+            .iter()
+            .filter(|c| c.ty != ValueType::Text)
+            .map(|c| Column::full_null(typed_name(c.name).into(), height, &c.ty.dtype())),
+    );
     with_source(file, cols, height)
 }
 
@@ -196,19 +222,57 @@ fn read_parquet(file: &str, spec: &TableSpec, bytes: Bytes) -> Result<DataFrame>
     let (df, header) = parquet_frame(file, bytes)?;
     let positions = locate_columns(file, spec, &header)?;
     let height = df.height();
-    let mut exprs = Vec::new();
+    let mut texts = Vec::new();
+    let mut typed = Vec::new();
     for (c, pos) in spec.columns.iter().zip(&positions) {
-        let e = match pos {
-            None => lit(NULL).cast(DataType::String),
-            Some(i) => {
-                let name = header[*i].as_str();
-                as_text(file, name, df.column(name)?.dtype())?
+        let found = pos.map(|i| header[i].as_str());
+        let typed_value = match found {
+            Some(name) if c.ty != ValueType::Text => {
+                typed_value(name, df.column(name)?.dtype(), c.ty)
             }
+            _ => None,
         };
-        exprs.push(e.alias(c.name));
+        let text = match (found, &typed_value) {
+            (Some(name), None) => as_text(file, name, df.column(name)?.dtype())?,
+            _ => lit(NULL).cast(DataType::String),
+        };
+        texts.push(text.alias(c.name));
+        if c.ty != ValueType::Text {
+            typed.push(
+                typed_value
+                    .unwrap_or_else(|| lit(NULL).cast(c.ty.dtype()))
+                    .alias(typed_name(c.name)),
+            );
+        }
     }
-    let cols = df.lazy().select(exprs).collect()?.into_columns();
+    let cols = df
+        .lazy()
+        .select([texts, typed].concat())
+        .collect()?
+        .into_columns();
     with_source(file, cols, height)
+}
+
+/// A Parquet column of `dtype` as the typed values of a contract column of
+/// type `ty`, when its type already is the contract's; `None` sends it
+/// through the text rules. Integers and Float32 take the text path: the
+/// text they print (`100`, the shortest f32 digits) is what the quarantine
+/// has always shown, and what the number parser reads.
+fn typed_value(name: &str, dtype: &DataType, ty: ValueType) -> Option<Expr> {
+    let c = col(name);
+    match (ty, dtype) {
+        (ValueType::Date, DataType::Date) => Some(c),
+        // To naive UTC microseconds, as `as_text` prints it.
+        (ValueType::Timestamp, DataType::Datetime(_, _)) => Some(
+            c.dt()
+                .timestamp(TimeUnit::Microseconds)
+                .cast(ValueType::Timestamp.dtype()),
+        ),
+        // NaN and ±inf are kept: staging rejects them as unparsable.
+        (ValueType::Number, DataType::Float64) => Some(c),
+        (ValueType::Bool, DataType::Boolean) => Some(c),
+        _ => None,
+    }
 }
 
 /// The canonical text of a typed Parquet column.
@@ -322,4 +386,13 @@ pub fn read_all_as_text(file: &str, bytes: Bytes) -> Result<DataFrame> {
 /// and typed mapping results become before the contract's parsing).
 pub fn to_text(what: &str, name: &str, dtype: &DataType) -> Result<Expr> {
     as_text(what, name, dtype)
+}
+
+/// The canonical text of a contract column's typed values (`typed`, in the
+/// contract's type): the quarantine's text of a row that came typed.
+pub fn typed_as_text(typed: Expr, ty: ValueType) -> Expr {
+    match ty {
+        ValueType::Timestamp => typed.dt().strftime("%Y-%m-%dT%H:%M:%S%.6fZ"),
+        _ => typed.cast(DataType::String),
+    }
 }

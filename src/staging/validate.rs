@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::staging::parse::{self, ValueType};
-use crate::staging::TableSpec;
+use crate::staging::read::{typed_as_text, typed_name};
+use crate::staging::{ColumnSpec, TableSpec};
 
 /// Reject reasons in the order in which they are tried (SPEC §7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -115,7 +116,7 @@ pub struct Validated {
 /// row-local reasons, duplicate keys, references, the fx rate, then split.
 pub fn validate(spec: &TableSpec, raw: DataFrame, rules: Rules) -> Result<Validated> {
     let rows_read = raw.height();
-    let mut lf = parse_columns(spec, raw.lazy());
+    let mut lf = parse_columns(spec, with_typed_columns(spec, raw).lazy());
     lf = collapse_exact_duplicates(spec, lf)?;
     lf = with_row_local_reasons(spec, lf, rules.unparsable, rules.checks);
     lf = with_duplicate_keys(spec, lf)?;
@@ -132,8 +133,34 @@ pub fn validate(spec: &TableSpec, raw: DataFrame, rules: Rules) -> Result<Valida
     split(spec, checked, rows_read, has_fx)
 }
 
-/// Each contract column typed from its text (kept as `<column>__text`),
-/// with `_row`, the row's place in the input.
+/// `raw` with every typed column (`read::typed_name`) a non-text contract
+/// column has; a reader that gives only text (a mapping) leaves them out.
+fn with_typed_columns(spec: &TableSpec, mut raw: DataFrame) -> DataFrame {
+    let height = raw.height();
+    for c in spec.columns.iter().filter(|c| c.ty != ValueType::Text) {
+        let name = typed_name(c.name);
+        if raw.column(&name).is_err() {
+            raw.with_column(Column::full_null(name.into(), height, &c.ty.dtype()))
+                .expect("same height");
+        }
+    }
+    raw
+}
+
+/// A typed value the contract takes: any but NaN and ±inf for a number.
+fn typed_ok(c: &ColumnSpec) -> Expr {
+    let typed = col(typed_name(c.name));
+    match c.ty {
+        ValueType::Number => when(typed.clone().is_finite())
+            .then(typed)
+            .otherwise(lit(NULL).cast(DataType::Float64)),
+        _ => typed,
+    }
+}
+
+/// Each contract column's value: the typed one where the row came typed,
+/// else parsed from its text (kept as `<column>__text`); with `_row`, the
+/// row's place in the input.
 fn parse_columns(spec: &TableSpec, raw: LazyFrame) -> LazyFrame {
     let names: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
     let texts: Vec<String> = names.iter().map(|n| text_name(n)).collect();
@@ -149,9 +176,13 @@ fn parse_columns(spec: &TableSpec, raw: LazyFrame) -> LazyFrame {
         .columns
         .iter()
         .map(|c| {
-            match c.ty {
+            let parsed = match c.ty {
                 ValueType::Timestamp => parse::timestamp_from_parts(col(parts_name(c.name))),
                 ty => ty.parse(col(text_name(c.name))),
+            };
+            match c.ty {
+                ValueType::Text => parsed,
+                _ => coalesce(&[typed_ok(c), parsed]),
             }
             .alias(c.name)
         })
@@ -174,7 +205,7 @@ fn collapse_exact_duplicates(spec: &TableSpec, lf: LazyFrame) -> Result<LazyFram
             let name = format!("_dup_{}", c.name);
             helper_cols.push(
                 when(col(c.name).is_null())
-                    .then(col(text_name(c.name)))
+                    .then(coalesce(&[col(text_name(c.name)), non_finite_text(c)]))
                     .otherwise(lit(NULL).cast(DataType::String))
                     .alias(&name),
             );
@@ -184,6 +215,42 @@ fn collapse_exact_duplicates(spec: &TableSpec, lf: LazyFrame) -> Result<LazyFram
     Ok(lf
         .with_columns(helper_cols)
         .filter(col("_row").eq(col("_row").min().over(same_row)?)))
+}
+
+/// The text a typed number that is no number prints (`NaN`, `inf`,
+/// `-inf`, as polars prints them), without printing every row; null for
+/// other types, whose typed values are all valid.
+fn non_finite_text(c: &ColumnSpec) -> Expr {
+    if c.ty != ValueType::Number {
+        return lit(NULL).cast(DataType::String);
+    }
+    let typed = col(typed_name(c.name));
+    when(typed.clone().is_nan())
+        .then(lit("NaN"))
+        .when(typed.clone().gt(lit(0.0)).and(typed.clone().is_infinite()))
+        .then(lit("inf"))
+        .when(typed.clone().is_infinite())
+        .then(lit("-inf"))
+        .otherwise(lit(NULL).cast(DataType::String))
+}
+
+/// The value as it came, for the quarantine: its text, or the canonical
+/// text of its typed value. Evaluated on rejected rows only.
+fn original_text(c: &ColumnSpec) -> Expr {
+    match c.ty {
+        ValueType::Text => col(text_name(c.name)),
+        ty => col(text_name(c.name)).fill_null(typed_as_text(col(typed_name(c.name)), ty)),
+    }
+}
+
+/// Whether the row has a value, text or typed.
+fn given(c: &ColumnSpec) -> Expr {
+    match c.ty {
+        ValueType::Text => col(text_name(c.name)).is_not_null(),
+        _ => col(text_name(c.name))
+            .is_not_null()
+            .or(col(typed_name(c.name)).is_not_null()),
+    }
 }
 
 /// `reject_reason`: the first row-local reason that applies (SPEC §7's
@@ -201,18 +268,14 @@ fn with_row_local_reasons(
                 .columns
                 .iter()
                 .filter(|c| c.required)
-                .map(|c| col(text_name(c.name)).is_null())),
+                .map(|c| given(c).not())),
         ),
         (
             Reason::UnparsableValue,
             any(spec
                 .columns
                 .iter()
-                .map(|c| {
-                    col(text_name(c.name))
-                        .is_not_null()
-                        .and(col(c.name).is_null())
-                })
+                .map(|c| given(c).and(col(c.name).is_null()))
                 .chain(unparsable)),
         ),
     ];
@@ -300,7 +363,7 @@ fn split(
         col("source_row"),
         col("reject_reason"),
     ];
-    rejected_cols.extend(names.iter().map(|n| col(text_name(n)).alias(*n)));
+    rejected_cols.extend(spec.columns.iter().map(|c| original_text(c).alias(c.name)));
     let rejected = checked
         .lazy()
         .filter(col("reject_reason").is_not_null())

@@ -19,3 +19,4 @@ mod s3;
 mod services;
 mod shuffle;
 mod storage_settings;
+mod typed_parquet;
