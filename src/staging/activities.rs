@@ -4,7 +4,7 @@ use polars::prelude::*;
 
 use super::parse::ValueType::*;
 use super::validate::{Reason, Reference, Rules};
-use super::{opt, req, string_set, Staged, TableSpec};
+use super::{opt, req, string_set, TableSpec};
 use crate::config::Config;
 
 pub const SPEC: TableSpec = TableSpec {
@@ -23,7 +23,7 @@ pub const SPEC: TableSpec = TableSpec {
     key: &["activity_id"],
 };
 
-pub fn rules(config: &Config, parents: &Staged) -> Rules {
+pub fn rules(config: &Config) -> Rules {
     let types: Vec<&str> = config.activity_types.keys().map(String::as_str).collect();
     Rules {
         checks: vec![
@@ -35,7 +35,8 @@ pub fn rules(config: &Config, parents: &Staged) -> Rules {
         ],
         references: vec![Reference {
             column: "rep_id",
-            parent: parents.keys(&super::reps::SPEC, &["rep_id"]),
+            parent: &super::reps::SPEC,
+            takes: &[],
         }],
         ..Default::default()
     }

@@ -5,7 +5,7 @@ use polars::prelude::*;
 
 use super::parse::ValueType::*;
 use super::validate::{Reason, Reference, Rules};
-use super::{req, Staged, TableSpec};
+use super::{req, TableSpec};
 use crate::calendar::FiscalCalendar;
 use crate::config::Config;
 
@@ -22,7 +22,7 @@ pub const SPEC: TableSpec = TableSpec {
     key: &["rep_id", "quarter_start", "submitted_at"],
 };
 
-pub fn rules(config: &Config, parents: &Staged) -> Rules {
+pub fn rules(config: &Config) -> Rules {
     let calendar = FiscalCalendar::new(config.fiscal_year_start_month);
     Rules {
         checks: vec![
@@ -34,7 +34,8 @@ pub fn rules(config: &Config, parents: &Staged) -> Rules {
         ],
         references: vec![Reference {
             column: "rep_id",
-            parent: parents.keys(&super::reps::SPEC, &["rep_id"]),
+            parent: &super::reps::SPEC,
+            takes: &[],
         }],
         ..Default::default()
     }

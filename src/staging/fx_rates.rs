@@ -5,7 +5,7 @@ use polars::prelude::*;
 
 use super::parse::ValueType::*;
 use super::validate::{Reason, Rules};
-use super::{req, Staged, TableSpec};
+use super::{req, TableSpec};
 use crate::config::Config;
 
 pub const SPEC: TableSpec = TableSpec {
@@ -20,7 +20,7 @@ pub const SPEC: TableSpec = TableSpec {
     key: &["currency", "rate_date"],
 };
 
-pub fn rules(_: &Config, _: &Staged) -> Rules {
+pub fn rules(_: &Config) -> Rules {
     Rules {
         // A rate must be > 0; SPEC §7 files a rate ≤ 0 under negative_amount.
         checks: vec![(

@@ -3,7 +3,7 @@
 
 use super::parse::ValueType::*;
 use super::validate::{Reference, Rules};
-use super::{req, Staged, TableSpec};
+use super::{req, TableSpec};
 use crate::config::Config;
 
 pub const SPEC: TableSpec = TableSpec {
@@ -18,11 +18,12 @@ pub const SPEC: TableSpec = TableSpec {
     key: &[],
 };
 
-pub fn rules(_: &Config, parents: &Staged) -> Rules {
+pub fn rules(_: &Config) -> Rules {
     Rules {
         references: vec![Reference {
             column: "lead_id",
-            parent: parents.keys(&super::leads::SPEC, &["lead_id"]),
+            parent: &super::leads::SPEC,
+            takes: &[],
         }],
         ..Default::default()
     }

@@ -2,7 +2,7 @@
 
 use super::parse::ValueType::*;
 use super::validate::{Reference, Rules};
-use super::{opt, req, Staged, TableSpec};
+use super::{opt, req, TableSpec};
 use crate::config::Config;
 
 pub const SPEC: TableSpec = TableSpec {
@@ -21,11 +21,12 @@ pub const SPEC: TableSpec = TableSpec {
 };
 
 /// The assigned rep is checked only when present.
-pub fn rules(_: &Config, parents: &Staged) -> Rules {
+pub fn rules(_: &Config) -> Rules {
     Rules {
         references: vec![Reference {
             column: "rep_id",
-            parent: parents.keys(&super::reps::SPEC, &["rep_id"]),
+            parent: &super::reps::SPEC,
+            takes: &[],
         }],
         ..Default::default()
     }

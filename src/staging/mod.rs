@@ -58,9 +58,8 @@ pub const fn opt(name: &'static str, ty: ValueType) -> ColumnSpec {
 #[derive(Debug, Clone, Copy)]
 pub struct TableSpec {
     pub name: &'static str,
-    /// Its checks beyond parsing; `parents` holds the tables staged before
-    /// it (those earlier in `TABLES`), whose valid rows it references.
-    pub rules: fn(config: &Config, parents: &Staged) -> validate::Rules,
+    /// Its checks beyond parsing, including the parent tables it references.
+    pub rules: fn(config: &Config) -> validate::Rules,
     /// A required table must have at least one file.
     pub required: bool,
     pub columns: &'static [ColumnSpec],
@@ -369,37 +368,61 @@ fn accepting_config(
     out.trim_end().to_string()
 }
 
-fn stage_one(
+/// A table's rows as read, before validation.
+struct Read {
+    raw: read::RawTable,
+    rows_filtered: usize,
+    started: std::time::Instant,
+    read_ms: u64,
+}
+
+/// Reads one table: its files in the contract's shape, or through its
+/// mapping (SPEC §1.2).
+fn read_one(
     storage: &Storage,
     listing: &Listing,
     config: &Config,
     spec: &TableSpec,
-    rules: validate::Rules,
-) -> Result<StagedTable> {
+) -> Result<Read> {
     let started = std::time::Instant::now();
     let (raw, rows_filtered) = match config.tables.get(spec.name) {
         None => (
-            read::read_table(storage, spec, &listing.files(spec.name)),
+            read::read_table(storage, spec, &listing.files(spec.name))?,
             0,
         ),
-        Some(m) => match mapping::read_mapped(storage, spec, m, listing.inputs(spec.name)) {
-            Ok((frame, dropped)) => (
-                Ok(read::RawTable {
-                    frame,
-                    files: listing
-                        .files(spec.name)
-                        .iter()
-                        .map(|(p, m)| fingerprint(p, m))
-                        .collect(),
-                }),
-                dropped,
-            ),
-            Err(e) => (Err(e), 0),
-        },
+        Some(m) => {
+            let (frame, dropped) =
+                mapping::read_mapped(storage, spec, m, listing.inputs(spec.name))?;
+            let files = listing
+                .files(spec.name)
+                .iter()
+                .map(|(p, m)| fingerprint(p, m))
+                .collect();
+            (read::RawTable { frame, files }, dropped)
+        }
     };
-    let raw = raw.during(|| format!("reading table `{}`", spec.name))?;
-    let read_ms = crate::millis_since(started);
-    let mut v = validate::validate(spec, raw.frame, rules)
+    Ok(Read {
+        raw,
+        rows_filtered,
+        started,
+        read_ms: crate::millis_since(started),
+    })
+}
+
+/// Validates one table read; `parents` holds the tables its rules name.
+fn validate_one(
+    spec: &TableSpec,
+    read: Read,
+    config: &Config,
+    parents: &Staged,
+) -> Result<StagedTable> {
+    let Read {
+        raw,
+        rows_filtered,
+        started,
+        read_ms,
+    } = read;
+    let mut v = validate::validate(spec, raw.frame, (spec.rules)(config), parents)
         .during(|| format!("validating table `{}`", spec.name))?;
     v.stats.rows_filtered = rows_filtered;
     info!(
@@ -422,17 +445,72 @@ fn stage_one(
     })
 }
 
-/// Reads and validates every table of the contract, parents first.
+/// `work` for each item on its own thread, results in the items' order.
+/// polars' own pool runs the frame work; the threads let independent
+/// tables' reads and plans overlap.
+fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    std::thread::scope(|s| {
+        let work = &work;
+        let handles: Vec<_> = items
+            .iter()
+            .map(|item| s.spawn(move || work(item)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
+/// Reads and validates every table of the contract. Reading is independent
+/// per table, so every table is read at once; a table is validated once
+/// the parents its rules name are staged, together with the other tables
+/// that are ready (reps and fx_rates first, then their children, ...).
 pub fn stage_all(storage: &Storage, listing: &Listing, config: &Config) -> Result<Staged> {
     // Every mapping mistake, from the headers, before any row is read.
     if !config.tables.is_empty() {
         mapping::check(storage, config, &listing.mapped(config))?;
     }
-    let mut staged = Staged::default();
-    for spec in TABLES {
-        let rules = (spec.rules)(config, &staged);
-        let table = stage_one(storage, listing, config, spec, rules)?;
-        staged.tables.push(table);
+    let reads = in_parallel(&TABLES, |spec| {
+        read_one(storage, listing, config, spec).during(|| format!("reading table `{}`", spec.name))
+    });
+    let mut waiting: Vec<(&TableSpec, Read)> = Vec::new();
+    // The first error in TABLES order, as a sequential run would report it.
+    for (spec, read) in TABLES.into_iter().zip(reads) {
+        waiting.push((spec, read?));
     }
+    let mut staged = Staged::default();
+    while !waiting.is_empty() {
+        let (ready, later): (Vec<_>, Vec<_>) = waiting.into_iter().partition(|(spec, _)| {
+            (spec.rules)(config)
+                .parents()
+                .iter()
+                .all(|p| staged.tables.iter().any(|t| t.name == *p))
+        });
+        assert!(!ready.is_empty(), "the tables' references have no cycle");
+        let ready: Vec<std::sync::Mutex<Option<(&TableSpec, Read)>>> = ready
+            .into_iter()
+            .map(|r| std::sync::Mutex::new(Some(r)))
+            .collect();
+        let done = in_parallel(&ready, |slot| {
+            let (spec, read) = slot
+                .lock()
+                .expect("not poisoned")
+                .take()
+                .expect("taken once");
+            validate_one(spec, read, config, &staged)
+        });
+        for table in done {
+            staged.tables.push(table?);
+        }
+        waiting = later;
+    }
+    // In TABLES order, the order the manifest and the quarantine list them.
+    staged
+        .tables
+        .sort_by_key(|t| TABLES.iter().position(|spec| spec.name == t.name));
     Ok(staged)
 }

@@ -3,10 +3,9 @@
 use polars::prelude::*;
 
 use super::parse::ValueType::*;
-use super::validate::{Reason, Reference, Rules};
-use super::{opt, req, string_set, Staged, TableSpec};
+use super::validate::{Fx, Reason, Reference, Rules};
+use super::{opt, req, string_set, TableSpec};
 use crate::config::Config;
-use crate::currency;
 
 pub const SPEC: TableSpec = TableSpec {
     name: "opportunities",
@@ -29,10 +28,8 @@ pub const SPEC: TableSpec = TableSpec {
 
 pub const DEAL_TYPES: [&str; 4] = ["new_business", "upsell", "cross_sell", "renewal"];
 
-pub fn rules(config: &Config, parents: &Staged) -> Rules {
-    let fx_rates = parents.valid(&super::fx_rates::SPEC);
+pub fn rules(config: &Config) -> Rules {
     let stages: Vec<&str> = config.stages.iter().map(|s| s.name.as_str()).collect();
-    let reporting = config.reporting_currency.clone();
     Rules {
         unparsable: vec![col("deal_type")
             .is_not_null()
@@ -47,10 +44,13 @@ pub fn rules(config: &Config, parents: &Staged) -> Rules {
         ],
         references: vec![Reference {
             column: "rep_id",
-            parent: parents.keys(&super::reps::SPEC, &["rep_id"]),
+            parent: &super::reps::SPEC,
+            takes: &[],
         }],
-        fx: Some(Box::new(move |lf| {
-            currency::attach_rate(lf, "currency", "close_date", fx_rates, &reporting)
-        })),
+        fx: Some(Fx {
+            currency: "currency",
+            date: "close_date",
+            reporting: config.reporting_currency.clone(),
+        }),
     }
 }

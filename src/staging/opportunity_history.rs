@@ -5,10 +5,9 @@
 use polars::prelude::*;
 
 use super::parse::ValueType::*;
-use super::validate::{Reason, Reference, Rules};
-use super::{req, string_set, Staged, TableSpec};
+use super::validate::{Fx, Reason, Reference, Rules};
+use super::{req, string_set, TableSpec};
 use crate::config::Config;
-use crate::currency;
 
 pub const SPEC: TableSpec = TableSpec {
     name: "opportunity_history",
@@ -25,10 +24,8 @@ pub const SPEC: TableSpec = TableSpec {
 };
 
 /// The parent is the valid opportunities, with their `currency`.
-pub fn rules(config: &Config, parents: &Staged) -> Rules {
-    let fx_rates = parents.valid(&super::fx_rates::SPEC);
+pub fn rules(config: &Config) -> Rules {
     let stages: Vec<&str> = config.stages.iter().map(|s| s.name.as_str()).collect();
-    let reporting = config.reporting_currency.clone();
     Rules {
         checks: vec![
             (Reason::NegativeAmount, col("amount").lt(lit(0.0))),
@@ -39,11 +36,15 @@ pub fn rules(config: &Config, parents: &Staged) -> Rules {
         ],
         references: vec![Reference {
             column: "opportunity_id",
-            parent: parents.keys(&super::opportunities::SPEC, &["opportunity_id", "currency"]),
+            parent: &super::opportunities::SPEC,
+            // The history is in its opportunity's currency.
+            takes: &["currency"],
         }],
-        fx: Some(Box::new(move |lf| {
-            currency::attach_rate(lf, "currency", "close_date", fx_rates, &reporting)
-        })),
+        fx: Some(Fx {
+            currency: "currency",
+            date: "close_date",
+            reporting: config.reporting_currency.clone(),
+        }),
         ..Default::default()
     }
 }

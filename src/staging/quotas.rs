@@ -4,7 +4,7 @@ use polars::prelude::*;
 
 use super::parse::ValueType::*;
 use super::validate::{Reason, Reference, Rules};
-use super::{req, Staged, TableSpec};
+use super::{req, TableSpec};
 use crate::config::Config;
 
 pub const SPEC: TableSpec = TableSpec {
@@ -19,7 +19,7 @@ pub const SPEC: TableSpec = TableSpec {
     key: &["rep_id", "month"],
 };
 
-pub fn rules(_: &Config, parents: &Staged) -> Rules {
+pub fn rules(_: &Config) -> Rules {
     Rules {
         checks: vec![
             (Reason::NegativeAmount, col("quota_amount").lt(lit(0.0))),
@@ -27,7 +27,8 @@ pub fn rules(_: &Config, parents: &Staged) -> Rules {
         ],
         references: vec![Reference {
             column: "rep_id",
-            parent: parents.keys(&super::reps::SPEC, &["rep_id"]),
+            parent: &super::reps::SPEC,
+            takes: &[],
         }],
         ..Default::default()
     }

@@ -4,7 +4,7 @@ use polars::prelude::*;
 
 use super::parse::ValueType::*;
 use super::validate::{Reason, Rules};
-use super::{opt, req, Staged, TableSpec};
+use super::{opt, req, TableSpec};
 use crate::config::Config;
 
 pub const SPEC: TableSpec = TableSpec {
@@ -23,7 +23,7 @@ pub const SPEC: TableSpec = TableSpec {
     key: &["rep_id"],
 };
 
-pub fn rules(_: &Config, _: &Staged) -> Rules {
+pub fn rules(_: &Config) -> Rules {
     Rules {
         checks: vec![(Reason::DateOrder, col("end_date").lt(col("hire_date")))],
         ..Default::default()

@@ -8,10 +8,11 @@ use std::collections::BTreeMap;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::currency;
 use crate::error::Result;
 use crate::staging::parse::{self, ValueType};
 use crate::staging::read::{typed_as_text, typed_name};
-use crate::staging::{ColumnSpec, TableSpec};
+use crate::staging::{fx_rates, ColumnSpec, Staged, TableSpec};
 
 /// Reject reasons in the order in which they are tried (SPEC §7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -47,12 +48,22 @@ impl Reason {
     }
 }
 
-/// A reference to a parent table's valid rows. `parent` holds the parent
-/// key under the child's column name, plus any columns the child needs from
-/// its parent (history takes its opportunity's currency).
+/// A reference to a parent table's valid rows: `column` is the parent's
+/// key under the same name; `takes` are columns the child takes from its
+/// parent (history takes its opportunity's currency).
 pub struct Reference {
     pub column: &'static str,
-    pub parent: LazyFrame,
+    pub parent: &'static TableSpec,
+    pub takes: &'static [&'static str],
+}
+
+/// A table whose amounts convert to the reporting currency: `fx_rate` is
+/// the rate of `currency` on `date` (SPEC §1 "Currency"), null when a
+/// needed rate is missing.
+pub struct Fx {
+    pub currency: &'static str,
+    pub date: &'static str,
+    pub reporting: String,
 }
 
 /// What a table checks beyond parsing.
@@ -63,8 +74,20 @@ pub struct Rules {
     /// Row-local checks, each with its reason.
     pub checks: Vec<(Reason, Expr)>,
     pub references: Vec<Reference>,
-    /// Adds `fx_rate` (null when a needed rate is missing) after references.
-    pub fx: Option<Box<dyn FnOnce(LazyFrame) -> LazyFrame>>,
+    /// Adds `fx_rate` after references.
+    pub fx: Option<Fx>,
+}
+
+impl Rules {
+    /// The tables whose valid rows these rules read: staged first.
+    pub fn parents(&self) -> Vec<&'static str> {
+        let mut parents: Vec<&'static str> =
+            self.references.iter().map(|r| r.parent.name).collect();
+        if self.fx.is_some() {
+            parents.push(fx_rates::SPEC.name);
+        }
+        parents
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -114,18 +137,26 @@ pub struct Validated {
 
 /// The phases of SPEC §1.1, in order: parse, collapse exact duplicates,
 /// row-local reasons, duplicate keys, references, the fx rate, then split.
-pub fn validate(spec: &TableSpec, raw: DataFrame, rules: Rules) -> Result<Validated> {
+/// `parents` holds (at least) the tables `rules.parents()` names.
+pub fn validate(
+    spec: &TableSpec,
+    raw: DataFrame,
+    rules: Rules,
+    parents: &Staged,
+) -> Result<Validated> {
     let rows_read = raw.height();
     let mut lf = parse_columns(spec, with_typed_columns(spec, raw).lazy());
     lf = collapse_exact_duplicates(spec, lf)?;
     lf = with_row_local_reasons(spec, lf, rules.unparsable, rules.checks);
     lf = with_duplicate_keys(spec, lf)?;
     for (i, r) in rules.references.into_iter().enumerate() {
-        lf = with_reference(lf, r, i);
+        lf = with_reference(lf, r, parents, i);
     }
     let has_fx = rules.fx.is_some();
     if let Some(fx) = rules.fx {
-        lf = mark_where(fx(lf), col("fx_rate").is_null(), Reason::MissingFxRate);
+        let rates = parents.valid(&fx_rates::SPEC);
+        let with_rate = currency::attach_rate(lf, fx.currency, fx.date, rates, &fx.reporting);
+        lf = mark_where(with_rate, col("fx_rate").is_null(), Reason::MissingFxRate);
     }
     // Collected once: every mart and the child tables' reference checks read
     // the staged table, and the quarantine counts go into the manifest.
@@ -321,9 +352,14 @@ fn with_duplicate_keys(spec: &TableSpec, lf: LazyFrame) -> Result<LazyFrame> {
 
 /// A reference to the parent's valid rows; a rejected parent rejects its
 /// children. `i` names the helper column.
-fn with_reference(lf: LazyFrame, r: Reference, i: usize) -> LazyFrame {
+fn with_reference(lf: LazyFrame, r: Reference, parents: &Staged, i: usize) -> LazyFrame {
     let found = format!("_ref_found_{i}");
-    let parent = r.parent.with_column(lit(true).alias(&found));
+    let columns: Vec<&str> = std::iter::once(r.column)
+        .chain(r.takes.iter().copied())
+        .collect();
+    let parent = parents
+        .keys(r.parent, &columns)
+        .with_column(lit(true).alias(&found));
     let joined = lf.join(
         parent,
         [col(r.column)],
