@@ -145,9 +145,11 @@ pub fn validate(
     parents: &Staged,
 ) -> Result<Validated> {
     let rows_read = raw.height();
-    let mut lf = parse_columns(spec, with_typed_columns(spec, raw).lazy());
-    lf = collapse_exact_duplicates(spec, lf)?;
-    lf = with_row_local_reasons(spec, lf, rules.unparsable, rules.checks);
+    let raw = with_typed_columns(spec, raw);
+    let forms = Forms::of(spec, &raw);
+    let mut lf = parse_columns(spec, &forms, raw.lazy());
+    lf = collapse_exact_duplicates(spec, &forms, lf)?;
+    lf = with_row_local_reasons(spec, &forms, lf, rules.unparsable, rules.checks);
     lf = with_duplicate_keys(spec, lf)?;
     for (i, r) in rules.references.into_iter().enumerate() {
         lf = with_reference(lf, r, parents, i);
@@ -158,9 +160,14 @@ pub fn validate(
         let with_rate = currency::attach_rate(lf, fx.currency, fx.date, rates, &fx.reporting);
         lf = mark_where(with_rate, col("fx_rate").is_null(), Reason::MissingFxRate);
     }
+    // The rate lookup (an as-of join) reorders rows; everything else keeps
+    // the input order.
+    if has_fx {
+        lf = lf.sort(["_row"], Default::default());
+    }
     // Collected once: every mart and the child tables' reference checks read
     // the staged table, and the quarantine counts go into the manifest.
-    let checked = lf.sort(["_row"], Default::default()).collect()?;
+    let checked = lf.collect()?;
     split(spec, checked, rows_read, has_fx)
 }
 
@@ -178,9 +185,55 @@ fn with_typed_columns(spec: &TableSpec, mut raw: DataFrame) -> DataFrame {
     raw
 }
 
+/// Which forms a table's values came in, per column: a form no row has is
+/// a null literal in the plan, so an all-typed column is never parsed and
+/// an all-text one never coalesced (the same answers, without the work).
+struct Forms {
+    text: std::collections::HashSet<&'static str>,
+    typed: std::collections::HashSet<&'static str>,
+}
+
+impl Forms {
+    fn of(spec: &TableSpec, raw: &DataFrame) -> Forms {
+        let has = |name: &str| raw.column(name).is_ok_and(|c| c.null_count() < c.len());
+        Forms {
+            text: spec
+                .columns
+                .iter()
+                .filter(|c| has(c.name))
+                .map(|c| c.name)
+                .collect(),
+            typed: spec
+                .columns
+                .iter()
+                .filter(|c| c.ty != ValueType::Text && has(&typed_name(c.name)))
+                .map(|c| c.name)
+                .collect(),
+        }
+    }
+
+    /// The column's text (renamed `<column>__text` by `parse_columns`).
+    fn text(&self, c: &ColumnSpec) -> Expr {
+        if self.text.contains(c.name) {
+            col(text_name(c.name))
+        } else {
+            lit(NULL).cast(DataType::String)
+        }
+    }
+
+    /// The column's typed values (null for a text column).
+    fn typed(&self, c: &ColumnSpec) -> Expr {
+        if self.typed.contains(c.name) {
+            col(typed_name(c.name))
+        } else {
+            lit(NULL).cast(c.ty.dtype())
+        }
+    }
+}
+
 /// A typed value the contract takes: any but NaN and ±inf for a number.
-fn typed_ok(c: &ColumnSpec) -> Expr {
-    let typed = col(typed_name(c.name));
+fn typed_ok(forms: &Forms, c: &ColumnSpec) -> Expr {
+    let typed = forms.typed(c);
     match c.ty {
         ValueType::Number => when(typed.clone().is_finite())
             .then(typed)
@@ -192,7 +245,7 @@ fn typed_ok(c: &ColumnSpec) -> Expr {
 /// Each contract column's value: the typed one where the row came typed,
 /// else parsed from its text (kept as `<column>__text`); with `_row`, the
 /// row's place in the input.
-fn parse_columns(spec: &TableSpec, raw: LazyFrame) -> LazyFrame {
+fn parse_columns(spec: &TableSpec, forms: &Forms, raw: LazyFrame) -> LazyFrame {
     let names: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
     let texts: Vec<String> = names.iter().map(|n| text_name(n)).collect();
     // Timestamps are split into their pieces once, in a column of their own.
@@ -200,7 +253,7 @@ fn parse_columns(spec: &TableSpec, raw: LazyFrame) -> LazyFrame {
     let timestamp_parts: Vec<Expr> = spec
         .columns
         .iter()
-        .filter(|c| c.ty == ValueType::Timestamp)
+        .filter(|c| c.ty == ValueType::Timestamp && forms.text.contains(c.name))
         .map(|c| parse::timestamp_parts(col(text_name(c.name))).alias(parts_name(c.name)))
         .collect();
     let typed: Vec<Expr> = spec
@@ -208,12 +261,15 @@ fn parse_columns(spec: &TableSpec, raw: LazyFrame) -> LazyFrame {
         .iter()
         .map(|c| {
             let parsed = match c.ty {
+                _ if !forms.text.contains(c.name) => lit(NULL).cast(c.ty.dtype()),
                 ValueType::Timestamp => parse::timestamp_from_parts(col(parts_name(c.name))),
                 ty => ty.parse(col(text_name(c.name))),
             };
             match c.ty {
                 ValueType::Text => parsed,
-                _ => coalesce(&[typed_ok(c), parsed]),
+                _ if !forms.typed.contains(c.name) => parsed,
+                _ if !forms.text.contains(c.name) => typed_ok(forms, c),
+                _ => coalesce(&[typed_ok(forms, c), parsed]),
             }
             .alias(c.name)
         })
@@ -227,7 +283,7 @@ fn parse_columns(spec: &TableSpec, raw: LazyFrame) -> LazyFrame {
 /// Exact duplicates compare parsed values (100 equals 100.0); a value that
 /// does not parse is compared by its text. The first in path and row order
 /// is kept, before any other check.
-fn collapse_exact_duplicates(spec: &TableSpec, lf: LazyFrame) -> Result<LazyFrame> {
+fn collapse_exact_duplicates(spec: &TableSpec, forms: &Forms, lf: LazyFrame) -> Result<LazyFrame> {
     let mut same_row: Vec<Expr> = Vec::new();
     let mut helper_cols: Vec<Expr> = Vec::new();
     for c in spec.columns {
@@ -236,26 +292,71 @@ fn collapse_exact_duplicates(spec: &TableSpec, lf: LazyFrame) -> Result<LazyFram
             let name = format!("_dup_{}", c.name);
             helper_cols.push(
                 when(col(c.name).is_null())
-                    .then(coalesce(&[col(text_name(c.name)), non_finite_text(c)]))
+                    .then(coalesce(&[forms.text(c), non_finite_text(forms, c)]))
                     .otherwise(lit(NULL).cast(DataType::String))
                     .alias(&name),
             );
             same_row.push(col(name));
         }
     }
-    Ok(lf
+    let helper_names: Vec<String> = spec
+        .columns
+        .iter()
+        .filter(|c| c.ty != ValueType::Text)
+        .map(|c| format!("_dup_{}", c.name))
+        .collect();
+    if spec.key.is_empty() {
+        return Ok(lf
+            .with_columns(helper_cols)
+            .filter(col("_row").eq(col("_row").min().over(same_row)?))
+            .drop(cols(helper_names)));
+    }
+    // Identical rows have identical keys (null keys are one group), so only
+    // rows that share their key with another can be exact duplicates: the
+    // whole row is compared for those few alone. `_copies` is how many rows
+    // have the row's key once exact duplicates are collapsed (the duplicate
+    // key check reads it).
+    let key: Vec<Expr> = spec.key.iter().map(|k| col(*k)).collect();
+    let lf = lf.with_column(col("_row").count().over(key.clone())?.alias("_copies"));
+    let shared = lf
+        .clone()
+        .filter(col("_copies").gt(lit(1)))
         .with_columns(helper_cols)
-        .filter(col("_row").eq(col("_row").min().over(same_row)?)))
+        .with_column(
+            col("_row")
+                .eq(col("_row").min().over(same_row)?)
+                .alias("_first_copy"),
+        )
+        .filter(col("_first_copy"))
+        .with_column(col("_row").count().over(key)?.alias("_copies_left"))
+        .select([col("_row"), col("_first_copy"), col("_copies_left")]);
+    let mut args = JoinArgs::new(JoinType::Left);
+    args.maintain_order = MaintainOrderJoin::Left;
+    Ok(lf
+        .join(shared, [col("_row")], [col("_row")], args)
+        // A row that shares its key and is not among the first copies is a
+        // later copy: collapsed.
+        .filter(
+            col("_copies")
+                .eq(lit(1))
+                .or(col("_first_copy").fill_null(lit(false))),
+        )
+        .with_column(
+            col("_copies_left")
+                .fill_null(col("_copies"))
+                .alias("_copies"),
+        )
+        .drop(cols(["_first_copy", "_copies_left"])))
 }
 
 /// The text a typed number that is no number prints (`NaN`, `inf`,
 /// `-inf`, as polars prints them), without printing every row; null for
 /// other types, whose typed values are all valid.
-fn non_finite_text(c: &ColumnSpec) -> Expr {
-    if c.ty != ValueType::Number {
+fn non_finite_text(forms: &Forms, c: &ColumnSpec) -> Expr {
+    if c.ty != ValueType::Number || !forms.typed.contains(c.name) {
         return lit(NULL).cast(DataType::String);
     }
-    let typed = col(typed_name(c.name));
+    let typed = forms.typed(c);
     when(typed.clone().is_nan())
         .then(lit("NaN"))
         .when(typed.clone().gt(lit(0.0)).and(typed.clone().is_infinite()))
@@ -275,12 +376,12 @@ fn original_text(c: &ColumnSpec) -> Expr {
 }
 
 /// Whether the row has a value, text or typed.
-fn given(c: &ColumnSpec) -> Expr {
-    match c.ty {
-        ValueType::Text => col(text_name(c.name)).is_not_null(),
-        _ => col(text_name(c.name))
-            .is_not_null()
-            .or(col(typed_name(c.name)).is_not_null()),
+fn given(forms: &Forms, c: &ColumnSpec) -> Expr {
+    match (forms.text.contains(c.name), forms.typed.contains(c.name)) {
+        (true, true) => forms.text(c).is_not_null().or(forms.typed(c).is_not_null()),
+        (true, false) => forms.text(c).is_not_null(),
+        (false, true) => forms.typed(c).is_not_null(),
+        (false, false) => lit(false),
     }
 }
 
@@ -288,6 +389,7 @@ fn given(c: &ColumnSpec) -> Expr {
 /// order), null when none does.
 fn with_row_local_reasons(
     spec: &TableSpec,
+    forms: &Forms,
     lf: LazyFrame,
     unparsable: Vec<Expr>,
     table_checks: Vec<(Reason, Expr)>,
@@ -299,14 +401,14 @@ fn with_row_local_reasons(
                 .columns
                 .iter()
                 .filter(|c| c.required)
-                .map(|c| given(c).not())),
+                .map(|c| given(forms, c).not())),
         ),
         (
             Reason::UnparsableValue,
             any(spec
                 .columns
                 .iter()
-                .map(|c| given(c).and(col(c.name).is_null()))
+                .map(|c| given(forms, c).and(col(c.name).is_null()))
                 .chain(unparsable)),
         ),
     ];
@@ -339,13 +441,11 @@ fn with_duplicate_keys(spec: &TableSpec, lf: LazyFrame) -> Result<LazyFrame> {
     if spec.key.is_empty() {
         return Ok(lf);
     }
+    // `_copies` from collapse_exact_duplicates.
     let key_complete = all(spec.key.iter().map(|k| col(*k).is_not_null()));
-    let copies = col("_row")
-        .count()
-        .over(spec.key.iter().map(|k| col(*k)).collect::<Vec<_>>())?;
     Ok(mark_where(
         lf,
-        key_complete.and(copies.gt(lit(1))),
+        key_complete.and(col("_copies").gt(lit(1))),
         Reason::DuplicateKey,
     ))
 }
@@ -353,6 +453,22 @@ fn with_duplicate_keys(spec: &TableSpec, lf: LazyFrame) -> Result<LazyFrame> {
 /// A reference to the parent's valid rows; a rejected parent rejects its
 /// children. `i` names the helper column.
 fn with_reference(lf: LazyFrame, r: Reference, parents: &Staged, i: usize) -> LazyFrame {
+    if r.takes.is_empty() {
+        // Only the key is checked: a set lookup, no join of the whole table.
+        let keys = parents
+            .get(r.parent)
+            .valid
+            .column(r.column)
+            .expect("a parent has its key")
+            .as_materialized_series()
+            .clone();
+        let known = col(r.column).is_in(lit(keys).implode(false), false);
+        return mark_where(
+            lf,
+            col(r.column).is_not_null().and(known.not()),
+            Reason::UnknownReference,
+        );
+    }
     let found = format!("_ref_found_{i}");
     let columns: Vec<&str> = std::iter::once(r.column)
         .chain(r.takes.iter().copied())
@@ -360,12 +476,10 @@ fn with_reference(lf: LazyFrame, r: Reference, parents: &Staged, i: usize) -> La
     let parent = parents
         .keys(r.parent, &columns)
         .with_column(lit(true).alias(&found));
-    let joined = lf.join(
-        parent,
-        [col(r.column)],
-        [col(r.column)],
-        JoinArgs::new(JoinType::Left),
-    );
+    let mut args = JoinArgs::new(JoinType::Left);
+    // Rows stay in input order (no sort of the whole table afterwards).
+    args.maintain_order = MaintainOrderJoin::Left;
+    let joined = lf.join(parent, [col(r.column)], [col(r.column)], args);
     mark_where(
         joined,
         col(r.column).is_not_null().and(col(&found).is_null()),
