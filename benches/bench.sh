@@ -43,7 +43,7 @@ for SCALE in $SCALES; do
   floor=$("$FLOOR" "$DATA" 2>/dev/null)
   rm -rf "$OUT"
   /usr/bin/time -v "$BIN" --log-format json run --pipeline pipelines/bench.toml --source "$DATA" \
-    --output "$OUT" --as-of 2025-11-15 2> "$WORK/run-$SCALE.log" \
+    --output "$OUT" --as-of 2025-11-15 2> "$WORK/run-$SCALE.log" >/dev/null \
     || { tail -5 "$WORK/run-$SCALE.log"; exit 1; }
   grep -E '"step":"[a-z:_]+"' "$WORK/run-$SCALE.log" | grep -E 'Step finished|Mart built|Table read' \
     | sed -E 's/.*"(step|mart|table)":"([^"]+)".*"rows":([0-9]+).*"ms":([0-9]+).*/  \2 rows=\3 ms=\4/' || true
