@@ -20,6 +20,9 @@ pub mod read;
 pub mod reps;
 pub mod validate;
 
+use std::collections::BTreeMap;
+use std::sync::{Condvar, Mutex};
+
 use polars::prelude::*;
 use tracing::info;
 
@@ -195,6 +198,7 @@ pub fn string_set(values: &[&str]) -> Expr {
     lit(Series::new("".into(), values)).implode(false)
 }
 
+#[derive(Clone)]
 pub struct StagedTable {
     pub name: &'static str,
     pub valid: DataFrame,
@@ -465,52 +469,78 @@ fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> 
     })
 }
 
-/// Reads and validates every table of the contract. Reading is independent
-/// per table, so every table is read at once; a table is validated once
-/// the parents its rules name are staged, together with the other tables
-/// that are ready (reps and fx_rates first, then their children, ...).
+/// Reads and validates every table of the contract, each on its own
+/// thread: a table is read at once and validated as soon as the parents its
+/// rules name are staged (reps and fx_rates need none; opportunity_history
+/// waits for opportunities only). The first error in `TABLES` order is the
+/// one reported, as a run one table at a time would report it.
 pub fn stage_all(storage: &Storage, listing: &Listing, config: &Config) -> Result<Staged> {
     // Every mapping mistake, from the headers, before any row is read.
     if !config.tables.is_empty() {
         mapping::check(storage, config, &listing.mapped(config))?;
     }
-    let reads = in_parallel(&TABLES, |spec| {
-        read_one(storage, listing, config, spec).during(|| format!("reading table `{}`", spec.name))
+    // Each table's outcome once known: staged, or `None` when it failed
+    // (its children then stop without an error of their own).
+    let board: Mutex<BTreeMap<&'static str, Option<StagedTable>>> = Mutex::new(BTreeMap::new());
+    let changed = Condvar::new();
+    let outcomes = in_parallel(&TABLES, |spec| {
+        let staged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            stage_when_ready(storage, listing, config, spec, &board, &changed)
+        }));
+        let mut known = board.lock().expect("not poisoned");
+        let table = match &staged {
+            Ok(Ok(Some(t))) => Some(t.clone()),
+            _ => None,
+        };
+        known.insert(spec.name, table);
+        changed.notify_all();
+        drop(known);
+        staged.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     });
-    let mut waiting: Vec<(&TableSpec, Read)> = Vec::new();
-    // The first error in TABLES order, as a sequential run would report it.
-    for (spec, read) in TABLES.into_iter().zip(reads) {
-        waiting.push((spec, read?));
-    }
-    let mut staged = Staged::default();
-    while !waiting.is_empty() {
-        let (ready, later): (Vec<_>, Vec<_>) = waiting.into_iter().partition(|(spec, _)| {
-            (spec.rules)(config)
-                .parents()
-                .iter()
-                .all(|p| staged.tables.iter().any(|t| t.name == *p))
-        });
-        assert!(!ready.is_empty(), "the tables' references have no cycle");
-        let ready: Vec<std::sync::Mutex<Option<(&TableSpec, Read)>>> = ready
-            .into_iter()
-            .map(|r| std::sync::Mutex::new(Some(r)))
-            .collect();
-        let done = in_parallel(&ready, |slot| {
-            let (spec, read) = slot
-                .lock()
-                .expect("not poisoned")
-                .take()
-                .expect("taken once");
-            validate_one(spec, read, config, &staged)
-        });
-        for table in done {
-            staged.tables.push(table?);
+    let mut tables = Vec::with_capacity(TABLES.len());
+    for outcome in outcomes {
+        if let Some(t) = outcome? {
+            tables.push(t);
         }
-        waiting = later;
     }
-    // In TABLES order, the order the manifest and the quarantine list them.
-    staged
-        .tables
-        .sort_by_key(|t| TABLES.iter().position(|spec| spec.name == t.name));
-    Ok(staged)
+    assert_eq!(
+        tables.len(),
+        TABLES.len(),
+        "a table stopped without an error"
+    );
+    Ok(Staged { tables })
+}
+
+/// One table: read, wait for its parents, validate. `Ok(None)` when a
+/// parent failed (that parent's error is the one reported).
+fn stage_when_ready(
+    storage: &Storage,
+    listing: &Listing,
+    config: &Config,
+    spec: &'static TableSpec,
+    board: &Mutex<BTreeMap<&'static str, Option<StagedTable>>>,
+    changed: &Condvar,
+) -> Result<Option<StagedTable>> {
+    let read = read_one(storage, listing, config, spec)
+        .during(|| format!("reading table `{}`", spec.name))?;
+    let wanted = (spec.rules)(config).parents();
+    let mut known = board.lock().expect("not poisoned");
+    loop {
+        if wanted.iter().any(|p| matches!(known.get(p), Some(None))) {
+            return Ok(None);
+        }
+        if wanted.iter().all(|p| matches!(known.get(p), Some(Some(_)))) {
+            break;
+        }
+        known = changed.wait(known).expect("not poisoned");
+    }
+    // Staged tables are cheap to clone (their columns are shared).
+    let parents = Staged {
+        tables: wanted
+            .iter()
+            .map(|p| known[p].clone().expect("staged"))
+            .collect(),
+    };
+    drop(known);
+    validate_one(spec, read, config, &parents).map(Some)
 }
