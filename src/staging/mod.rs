@@ -1,9 +1,10 @@
 //! Staging: read each input table, cast it to the contract's types, validate
 //! it, and split it into valid rows and quarantine rows (SPEC §1, §1.1, §7).
 //!
-//! One module per table holds its columns, key and checks. Tables are staged
-//! parents first, because a child row whose parent was rejected is itself
-//! rejected (`unknown_reference`). Staging keeps every valid row, including
+//! One module per table holds its columns, key and checks. A table is
+//! validated after the parents its rules reference, because a child row
+//! whose parent was rejected is itself rejected (`unknown_reference`);
+//! tables that do not depend on each other are read and validated at once. Staging keeps every valid row, including
 //! rows stamped after as_of: the as_of cut belongs to the intermediate layer.
 
 pub mod activities;

@@ -1,9 +1,11 @@
 //! Text -> typed values, as polars expressions (SPEC §7 "Text formats").
 //!
-//! Every input value reaches staging as text (Parquet values are printed to
-//! the same canonical text first), so one set of parsers decides what is
-//! valid. A value that does not parse becomes null; staging compares the
-//! typed value with the text to tell "missing" from "unparsable".
+//! Every value that reaches staging as text (CSV, and Parquet columns whose
+//! type is not the contract's) goes through these parsers, so one set of
+//! rules decides what text is valid; a Parquet column already of the
+//! contract's type skips them (see `read`). A value that does not parse
+//! becomes null; staging compares the typed value with the text to tell
+//! "missing" from "unparsable".
 
 use polars::prelude::*;
 
