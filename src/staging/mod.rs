@@ -414,11 +414,11 @@ fn read_one(
     })
 }
 
-/// Validates one table read; `parents` holds the tables its rules name.
+/// Validates one table read; `parents` holds the tables `rules` name.
 fn validate_one(
     spec: &TableSpec,
     read: Read,
-    config: &Config,
+    rules: validate::Rules,
     parents: &Staged,
 ) -> Result<StagedTable> {
     let Read {
@@ -427,7 +427,7 @@ fn validate_one(
         started,
         read_ms,
     } = read;
-    let mut v = validate::validate(spec, raw.frame, (spec.rules)(config), parents)
+    let mut v = validate::validate(spec, raw.frame, rules, parents)
         .during(|| format!("validating table `{}`", spec.name))?;
     v.stats.rows_filtered = rows_filtered;
     info!(
@@ -524,7 +524,8 @@ fn stage_when_ready(
 ) -> Result<Option<StagedTable>> {
     let read = read_one(storage, listing, config, spec)
         .during(|| format!("reading table `{}`", spec.name))?;
-    let wanted = (spec.rules)(config).parents();
+    let rules = (spec.rules)(config);
+    let wanted = rules.parents();
     let mut known = board.lock().expect("not poisoned");
     loop {
         if wanted.iter().any(|p| matches!(known.get(p), Some(None))) {
@@ -543,5 +544,5 @@ fn stage_when_ready(
             .collect(),
     };
     drop(known);
-    validate_one(spec, read, config, &parents).map(Some)
+    validate_one(spec, read, rules, &parents).map(Some)
 }

@@ -45,7 +45,7 @@ fn opportunities(rows: &str) -> Staged {
 }
 
 /// (source_row, reject_reason) of a table's quarantine, in row order.
-fn reasons(t: &StagedTable) -> Vec<(i64, String)> {
+pub(super) fn reasons(t: &StagedTable) -> Vec<(i64, String)> {
     let rows = t
         .rejected
         .column("source_row")

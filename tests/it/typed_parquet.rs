@@ -10,6 +10,8 @@ use salesops::pipeline::stage;
 use salesops::staging::{self, StagedTable};
 use salesops::storage::Storage;
 
+use super::rejects::reasons;
+
 const REPS: &str = "rep_id,team,level,hire_date,end_date\nR1,East,junior,2023-01-01,\n";
 const OPPS: &str = "opportunity_id,rep_id,created_date,close_date,stage,amount\n\
                     O1,R1,2024-01-05,2024-02-01,Discovery,100\n";
@@ -196,25 +198,6 @@ fn csv_text_parquet_and_typed_parquet_give_the_same_staged_rows() {
 
     // By hand: rows 1 and 2 are valid; row 3 is collapsed; the other nine
     // are rejected with the reasons of the table above.
-    let reasons = |t: &StagedTable| -> Vec<(i64, String)> {
-        let rows = t
-            .rejected
-            .column("source_row")
-            .unwrap()
-            .i64()
-            .unwrap()
-            .clone();
-        let rs = t
-            .rejected
-            .column("reject_reason")
-            .unwrap()
-            .str()
-            .unwrap()
-            .clone();
-        rows.into_no_null_iter()
-            .zip(rs.iter().map(|r| r.unwrap().to_string()))
-            .collect()
-    };
     let expected: Vec<(i64, String)> = [
         (4, "missing_required"),
         (5, "unparsable_value"),
