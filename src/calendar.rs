@@ -86,6 +86,11 @@ pub fn days_since_epoch(d: NaiveDate) -> i32 {
     (d - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()).num_days() as i32
 }
 
+/// The inverse of `days_since_epoch`.
+pub fn date_from_days(days: i32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).unwrap() + chrono::Duration::days(days as i64)
+}
+
 pub fn date_lit(d: NaiveDate) -> Expr {
     lit(days_since_epoch(d)).cast(DataType::Date)
 }

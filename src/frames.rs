@@ -29,3 +29,14 @@ pub fn join_latest_at_or_before(
         })))
         .finish()
 }
+
+/// Collects several plans in one pass, so the parts they share (marked with
+/// `.cache()`) are computed once.
+pub fn collect_together<const N: usize>(plans: [LazyFrame; N]) -> PolarsResult<[DataFrame; N]> {
+    let frames = LazyFrame::collect_all_with_engine(
+        plans.into_iter().map(|lf| lf.logical_plan).collect(),
+        Engine::Auto,
+        OptFlags::default(),
+    )?;
+    Ok(frames.try_into().expect("one frame per plan"))
+}

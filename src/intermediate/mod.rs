@@ -85,21 +85,32 @@ impl Models {
                 [col("stage")],
                 [col("stage")],
                 JoinArgs::new(JoinType::Left),
-            );
-
+            )
+            .cache();
+        let (history, synthesized) = history(staged, &opportunities, kinds, config);
+        // Collected here, once, in one pass: the opportunities and their
+        // history are read by most marts, and each collect of a mart would
+        // otherwise convert, join and synthesize them again.
+        let [opportunities, history, synthesized] = crate::frames::collect_together([
+            opportunities,
+            history.filter(col("changed_at").lt_eq(t.clone())),
+            synthesized,
+        ])?;
+        let synthesized_histories = synthesized
+            .column("n")?
+            .cast(&DataType::UInt64)?
+            .u64()?
+            .get(0)
+            .unwrap_or(0) as usize;
         // Covered quarters start at the earliest valid opportunity created on
-        // or before as_of (SPEC §7). A small collect: one date.
+        // or before as_of (SPEC §7).
         let first = opportunities
-            .clone()
-            .select([col("created_date").min()])
-            .collect()?
             .column("created_date")?
             .date()?
-            .as_date_iter()
-            .next()
-            .flatten();
+            .physical()
+            .min()
+            .map(crate::calendar::date_from_days);
         let spine = quarter_spine(&calendar, first, &as_of);
-        let (history, synthesized_histories) = history(staged, &opportunities, kinds, config)?;
         let activities = staged
             .valid(&staging::activities::SPEC)
             .filter(col("started_at").lt_eq(t.clone()))
@@ -119,8 +130,8 @@ impl Models {
             spine,
             reps: staged.valid(&staging::reps::SPEC),
             quotas: staged.valid(&staging::quotas::SPEC),
-            opportunities,
-            history: history.filter(col("changed_at").lt_eq(t.clone())),
+            opportunities: opportunities.lazy(),
+            history: history.lazy(),
             activities,
             leads: until_as_of(&staging::leads::SPEC, "created_at"),
             lead_events: until_as_of(&staging::lead_events::SPEC, "occurred_at"),
@@ -156,21 +167,24 @@ impl Models {
 }
 
 /// The real and synthetic history of `opportunities` (every instant, with
-/// stage kinds joined on), and how many opportunities got synthetic rows:
-/// those with no valid history row, even one after as_of (SPEC §7).
+/// stage kinds joined on), and the count (column `n`) of opportunities that
+/// get synthetic rows: those with no valid history row, even one after
+/// as_of (SPEC §7).
 fn history(
     staged: &Staged,
     opportunities: &LazyFrame,
     kinds: LazyFrame,
     config: &Config,
-) -> Result<(LazyFrame, usize)> {
-    let history_rows = staged.valid(&staging::opportunity_history::SPEC).join(
-        opportunities.clone().select([col("opportunity_id")]),
-        [col("opportunity_id")],
-        [col("opportunity_id")],
-        JoinArgs::new(JoinType::Semi),
-    );
-    // A count for the manifest: one small collect.
+) -> (LazyFrame, LazyFrame) {
+    let history_rows = staged
+        .valid(&staging::opportunity_history::SPEC)
+        .join(
+            opportunities.clone().select([col("opportunity_id")]),
+            [col("opportunity_id")],
+            [col("opportunity_id")],
+            JoinArgs::new(JoinType::Semi),
+        )
+        .cache();
     let synthesized = opportunities
         .clone()
         .join(
@@ -179,13 +193,7 @@ fn history(
             [col("opportunity_id")],
             JoinArgs::new(JoinType::Anti),
         )
-        .select([len().alias("n")])
-        .collect()?
-        .column("n")?
-        .cast(&DataType::UInt64)?
-        .u64()?
-        .get(0)
-        .unwrap_or(0) as usize;
+        .select([len().alias("n")]);
     let history = opportunity_state::history_with_synthetic(
         opportunities.clone().select([
             col("opportunity_id"),
@@ -204,5 +212,5 @@ fn history(
         [col("stage")],
         JoinArgs::new(JoinType::Left),
     );
-    Ok((history, synthesized))
+    (history, synthesized)
 }

@@ -40,6 +40,9 @@ pub fn deal_and_activity_ratios() -> Vec<Expr> {
 /// The same rows once per scope, with `scope` and `scope_id` (rep_id, team,
 /// "all"): a frame with `rep_id` and `team` rolled up to `scopes`.
 pub fn in_scopes(lf: LazyFrame, scopes: &[Scope]) -> LazyFrame {
+    // Each scope reads the same rows: computed once (without the cache,
+    // each part of the union would run the whole input plan again).
+    let lf = lf.cache();
     let parts: Vec<LazyFrame> = scopes
         .iter()
         .map(|s| {

@@ -102,7 +102,8 @@ pub fn build(models: &Models, config: &Config, performance: LazyFrame) -> Polars
             col("stage_weighted_open").fill_null(lit(0.0)),
             col("cycle_age_open").fill_null(lit(0.0)),
             col("open_in_quarter").fill_null(lit(0i64)),
-        ]);
+        ])
+        .cache();
     let all_methods = concat(
         [
             stage_weighted::forecast(rows.clone()),
