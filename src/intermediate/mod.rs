@@ -29,6 +29,8 @@ pub struct Models {
     /// Real and synthetic history of those opportunities, `changed_at ≤ as_of`,
     /// `amount` in reporting currency.
     pub history: LazyFrame,
+    /// `opportunity_state::lifespans` of that history.
+    pub lifespans: LazyFrame,
     /// Started at or before as_of, with the type's `selling`, `prospecting`,
     /// `meeting` flags and `duration_minutes` null read as 0.
     pub activities: LazyFrame,
@@ -91,9 +93,11 @@ impl Models {
         // Collected here, once, in one pass: the opportunities and their
         // history are read by most marts, and each collect of a mart would
         // otherwise convert, join and synthesize them again.
-        let [opportunities, history, synthesized] = crate::frames::collect_together([
+        let history = history.filter(col("changed_at").lt_eq(t.clone())).cache();
+        let [opportunities, lifespans, history, synthesized] = crate::frames::collect_together([
             opportunities,
-            history.filter(col("changed_at").lt_eq(t.clone())),
+            opportunity_state::lifespans(history.clone()),
+            history,
             synthesized,
         ])?;
         let synthesized_histories = synthesized
@@ -132,6 +136,7 @@ impl Models {
             quotas: staged.valid(&staging::quotas::SPEC),
             opportunities: opportunities.lazy(),
             history: history.lazy(),
+            lifespans: lifespans.lazy(),
             activities,
             leads: until_as_of(&staging::leads::SPEC, "created_at"),
             lead_events: until_as_of(&staging::lead_events::SPEC, "occurred_at"),

@@ -107,3 +107,28 @@ pub fn state_at(history: LazyFrame, at: LazyFrame) -> LazyFrame {
     )
     .select([all().exclude_cols(["changed_at"]).as_expr()])
 }
+
+/// Per opportunity, what bounds its states (to drop instants whose state
+/// cannot matter before the as-of join): `first_change` and `last_change`
+/// (the instants of its first and last history rows), and the `last_kind`
+/// and `last_close` date of the last row. Before `first_change` it did not
+/// exist; from `last_change` on its state is the last row.
+pub fn lifespans(history: LazyFrame) -> LazyFrame {
+    // The last row by position of its latest instant: no sort.
+    let last = || col("changed_at").arg_max();
+    history.group_by([col("opportunity_id")]).agg([
+        col("changed_at").min().alias("first_change"),
+        col("changed_at").max().alias("last_change"),
+        col("kind").get(last(), false).alias("last_kind"),
+        col("close_date").get(last(), false).alias("last_close"),
+    ])
+}
+
+/// True where the opportunity is closed for good at `instant` (its last
+/// history row is at or before it and is won or lost); needs the columns of
+/// `lifespans`.
+pub fn closed_for_good(instant: Expr) -> Expr {
+    col("last_change")
+        .lt_eq(instant)
+        .and(StageKind::Open.matches(col("last_kind")).not())
+}

@@ -16,7 +16,7 @@ use super::MartSpec;
 use crate::calendar::days_between;
 use crate::config::Config;
 use crate::domain::StageKind;
-use crate::intermediate::opportunity_state::state_at;
+use crate::intermediate::opportunity_state::{closed_for_good, state_at};
 use crate::intermediate::rollup::{count_where, deal_and_activity_ratios, ratio, sum_where};
 use crate::intermediate::{lead_response, Models};
 
@@ -177,16 +177,35 @@ fn closed_deals(models: &Models, config: &Config) -> LazyFrame {
 /// The open pipeline: each opportunity's state at the quarter's end
 /// instant (or as_of), summed per rep.
 fn pipeline(models: &Models) -> LazyFrame {
+    // Only the quarter ends where the deal may be open: it exists by then
+    // and is not closed for good.
     let at_quarter_end = models
         .opportunities
         .clone()
         .select([col("opportunity_id"), col("rep_id")])
+        .join(
+            models.lifespans.clone(),
+            [col("opportunity_id")],
+            [col("opportunity_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
         .cross_join(
             models
                 .spine()
                 .select([col("quarter_idx"), col("end_instant").alias("instant")]),
             None,
-        );
+        )
+        .filter(
+            col("first_change")
+                .lt_eq(col("instant"))
+                .and(closed_for_good(col("instant")).not()),
+        )
+        .select([
+            col("opportunity_id"),
+            col("rep_id"),
+            col("quarter_idx"),
+            col("instant"),
+        ]);
     state_at(models.history.clone(), at_quarter_end)
         .filter(StageKind::Open.matches(col("state_kind")))
         .group_by([col("rep_id"), col("quarter_idx")])

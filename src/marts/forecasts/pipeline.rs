@@ -9,7 +9,7 @@ use polars::prelude::*;
 
 use super::{cycle_age, stage_weighted};
 use crate::domain::StageKind;
-use crate::intermediate::opportunity_state::state_at;
+use crate::intermediate::opportunity_state::{closed_for_good, state_at};
 use crate::intermediate::rollup::{count_where, in_scopes, sum_where, ALL_SCOPES};
 use crate::intermediate::Models;
 
@@ -77,36 +77,17 @@ fn deal_snapshots(models: &Models, snaps: LazyFrame) -> LazyFrame {
     // opportunity's first history row it did not exist, and after a last
     // row that closed it outside the quarter it can be neither open nor won
     // in the quarter.
-    let lifespans = models
-        .history
-        .clone()
-        .group_by([col("opportunity_id")])
-        .agg([
-            col("changed_at").min().alias("first_change"),
-            col("changed_at").max().alias("last_change"),
-            col("kind")
-                .sort_by([col("changed_at")], Default::default())
-                .last()
-                .alias("last_kind"),
-            col("close_date")
-                .sort_by([col("changed_at")], Default::default())
-                .last()
-                .alias("last_close"),
-        ]);
-    let closed_outside_quarter = col("last_change")
-        .lt_eq(col("instant"))
-        .and(StageKind::Open.matches(col("last_kind")).not())
-        .and(
-            col("last_close")
-                .lt(col("quarter_start"))
-                .or(col("last_close").gt(col("quarter_end"))),
-        );
+    let closed_outside_quarter = closed_for_good(col("instant")).and(
+        col("last_close")
+            .lt(col("quarter_start"))
+            .or(col("last_close").gt(col("quarter_end"))),
+    );
     models
         .opportunities
         .clone()
         .select([col("opportunity_id"), col("rep_id"), col("created_date")])
         .join(
-            lifespans,
+            models.lifespans.clone(),
             [col("opportunity_id")],
             [col("opportunity_id")],
             JoinArgs::new(JoinType::Inner),
