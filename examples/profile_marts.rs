@@ -58,6 +58,21 @@ fn main() -> salesops::Result<()> {
     let started = Instant::now();
     let staged = pipeline::stage(&source, &listing, &config)?;
     println!("staging {} ms", started.elapsed().as_millis());
+    for t in staged.tables() {
+        println!(
+            "  {} valid {} MB",
+            t.name,
+            t.valid.estimated_size() / 1_000_000
+        );
+        for c in t.valid.columns() {
+            println!(
+                "     {} {:?} {} MB",
+                c.name(),
+                c.dtype(),
+                c.as_materialized_series().estimated_size() / 1_000_000
+            );
+        }
+    }
     let models = Models::build(&staged, &config, as_of)?;
     let performance = show(
         "rep_quarter_performance",

@@ -32,11 +32,19 @@ pub fn attach_rate(
     // The join keys must not be null; rows with a null date or currency are
     // rejected earlier or need no rate, so any sentinel will do.
     let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
-    let left = lf
+    let lf = lf
         .with_columns([
             col(currency).fill_null(lit("")).alias("_fx_currency"),
             col(date_col).fill_null(date_lit(epoch)).alias("_fx_date"),
         ])
+        .cache();
+    // The rate is looked up once per (currency, date) the rows have, a few
+    // thousand pairs, and joined back in row order: the table itself is
+    // never sorted.
+    let needed = lf
+        .clone()
+        .select([col("_fx_currency"), col("_fx_date")])
+        .unique(None, UniqueKeepStrategy::Any)
         .sort(["_fx_date"], Default::default());
     let right = rates
         .select([
@@ -45,23 +53,31 @@ pub fn attach_rate(
             col("rate_to_reporting").alias("_fx_rate"),
         ])
         .sort(["_fx_rate_date"], Default::default());
-    let joined = crate::frames::join_latest_at_or_before(
-        left,
+    let found = crate::frames::join_latest_at_or_before(
+        needed,
         right,
         "_fx_date",
         "_fx_rate_date",
         &["_fx_currency"],
-    );
-    joined
-        .with_column(
-            when(col(currency).is_null().or(col(currency).eq(lit(reporting))))
-                .then(lit(1.0))
-                .otherwise(col("_fx_rate"))
-                .alias("fx_rate"),
-        )
-        .select([all()
-            .exclude_cols(["_fx_currency", "_fx_date", "_fx_rate_date", "_fx_rate"])
-            .as_expr()])
+    )
+    .select([col("_fx_currency"), col("_fx_date"), col("_fx_rate")]);
+    let mut in_row_order = JoinArgs::new(JoinType::Left);
+    in_row_order.maintain_order = MaintainOrderJoin::Left;
+    lf.join(
+        found,
+        [col("_fx_currency"), col("_fx_date")],
+        [col("_fx_currency"), col("_fx_date")],
+        in_row_order,
+    )
+    .with_column(
+        when(col(currency).is_null().or(col(currency).eq(lit(reporting))))
+            .then(lit(1.0))
+            .otherwise(col("_fx_rate"))
+            .alias("fx_rate"),
+    )
+    .select([all()
+        .exclude_cols(["_fx_currency", "_fx_date", "_fx_rate"])
+        .as_expr()])
 }
 
 #[cfg(test)]
@@ -115,9 +131,17 @@ mod tests {
         .lazy()
         .with_column(col("d").cast(DataType::Date));
         let out = attach_rate(rows, "currency", "d", rates, "USD")
-            .sort(["id"], Default::default())
             .collect()
             .unwrap();
+        // Rows keep their order (staging relies on it: no sort afterwards).
+        let ids: Vec<i32> = out
+            .column("id")
+            .unwrap()
+            .i32()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+        assert_eq!(ids, [1, 2, 3, 4, 5, 6]);
         let got: Vec<Option<f64>> = out
             .column("fx_rate")
             .unwrap()

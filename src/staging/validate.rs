@@ -31,6 +31,39 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason, in the order they are tried.
+    pub const ALL: [Reason; 11] = [
+        Reason::MissingRequired,
+        Reason::UnparsableValue,
+        Reason::NegativeAmount,
+        Reason::InvalidMonth,
+        Reason::InvalidQuarterStart,
+        Reason::DateOrder,
+        Reason::UnknownStage,
+        Reason::UnknownActivityType,
+        Reason::DuplicateKey,
+        Reason::UnknownReference,
+        Reason::MissingFxRate,
+    ];
+
+    /// The reason as the small number the checks carry (`REASON_CODE`):
+    /// choosing among numbers for millions of rows is cheaper than among
+    /// texts; the text is given to rejected rows only.
+    fn code(self) -> Expr {
+        lit(self as i32).cast(DataType::Int32)
+    }
+
+    /// The text of a `REASON_CODE` expression.
+    fn text_of(code: Expr) -> Expr {
+        Reason::ALL
+            .iter()
+            .fold(lit(NULL).cast(DataType::String), |rest, r| {
+                when(code.clone().eq(r.code()))
+                    .then(lit(r.as_str()))
+                    .otherwise(rest)
+            })
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Reason::MissingRequired => "missing_required",
@@ -115,6 +148,10 @@ impl TableStats {
     }
 }
 
+/// The column with the row's reject reason while it is checked
+/// (`Reason::code`), null while the row is valid.
+const REASON_CODE: &str = "_reason";
+
 pub fn text_name(column: &str) -> String {
     format!("{column}__text")
 }
@@ -159,11 +196,6 @@ pub fn validate(
         let rates = parents.valid(&fx_rates::SPEC);
         let with_rate = currency::attach_rate(lf, fx.currency, fx.date, rates, &fx.reporting);
         lf = mark_where(with_rate, col("fx_rate").is_null(), Reason::MissingFxRate);
-    }
-    // The rate lookup (an as-of join) reorders rows; everything else keeps
-    // the input order.
-    if has_fx {
-        lf = lf.sort(["_row"], Default::default());
     }
     // Collected once: every mart and the child tables' reference checks read
     // the staged table, and the quarantine counts go into the manifest.
@@ -317,7 +349,11 @@ fn collapse_exact_duplicates(spec: &TableSpec, forms: &Forms, lf: LazyFrame) -> 
     // have the row's key once exact duplicates are collapsed (the duplicate
     // key check reads it).
     let key: Vec<Expr> = spec.key.iter().map(|k| col(*k)).collect();
-    let lf = lf.with_column(col("_row").count().over(key.clone())?.alias("_copies"));
+    // Cached: the rows sharing a key are picked from the same parsed rows
+    // the join below reads (without it, the table would be parsed again).
+    let lf = lf
+        .with_column(col("_row").count().over(key.clone())?.alias("_copies"))
+        .cache();
     let shared = lf
         .clone()
         .filter(col("_copies").gt(lit(1)))
@@ -385,7 +421,7 @@ fn given(forms: &Forms, c: &ColumnSpec) -> Expr {
     }
 }
 
-/// `reject_reason`: the first row-local reason that applies (SPEC §7's
+/// `REASON_CODE`: the first row-local reason that applies (SPEC §7's
 /// order), null when none does.
 fn with_row_local_reasons(
     spec: &TableSpec,
@@ -415,22 +451,22 @@ fn with_row_local_reasons(
     let mut local = table_checks;
     local.sort_by_key(|(r, _)| *r);
     checks.extend(local);
-    let mut reason = lit(NULL).cast(DataType::String);
+    let mut reason = lit(NULL).cast(DataType::Int32);
     for (r, cond) in checks.into_iter().rev() {
         reason = when(cond.fill_null(lit(false)))
-            .then(lit(r.as_str()))
+            .then(r.code())
             .otherwise(reason);
     }
-    lf.with_column(reason.alias("reject_reason"))
+    lf.with_column(reason.alias(REASON_CODE))
 }
 
 /// Gives `reason` to the rows not yet rejected where `cond` holds.
 fn mark_where(lf: LazyFrame, cond: Expr, reason: Reason) -> LazyFrame {
     lf.with_column(
-        when(col("reject_reason").is_null().and(cond))
-            .then(lit(reason.as_str()))
-            .otherwise(col("reject_reason"))
-            .alias("reject_reason"),
+        when(col(REASON_CODE).is_null().and(cond))
+            .then(reason.code())
+            .otherwise(col(REASON_CODE))
+            .alias(REASON_CODE),
     )
 }
 
@@ -503,7 +539,7 @@ fn split(
     let valid = checked
         .clone()
         .lazy()
-        .filter(col("reject_reason").is_null())
+        .filter(col(REASON_CODE).is_null())
         .select(valid_cols)
         .collect()?;
 
@@ -511,12 +547,12 @@ fn split(
         lit(spec.name).alias("table"),
         col("source_file"),
         col("source_row"),
-        col("reject_reason"),
+        Reason::text_of(col(REASON_CODE)).alias("reject_reason"),
     ];
     rejected_cols.extend(spec.columns.iter().map(|c| original_text(c).alias(c.name)));
     let rejected = checked
         .lazy()
-        .filter(col("reject_reason").is_not_null())
+        .filter(col(REASON_CODE).is_not_null())
         .select(rejected_cols)
         .collect()?;
     let stats = TableStats {
