@@ -78,6 +78,11 @@ pub fn instant_dtype() -> DataType {
     DataType::Datetime(TimeUnit::Microseconds, None)
 }
 
+/// The instant a Date expression's day starts (00:00 UTC).
+pub fn midnight(date: Expr) -> Expr {
+    (date.cast(DataType::Int32).cast(DataType::Int64) * lit(MICROS_PER_DAY)).cast(instant_dtype())
+}
+
 pub fn instant_lit(micros: i64) -> Expr {
     lit(micros).cast(instant_dtype())
 }

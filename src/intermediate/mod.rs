@@ -27,7 +27,8 @@ pub struct Models {
     /// with `kind` and `probability` of the current stage.
     pub opportunities: LazyFrame,
     /// Real and synthetic history of those opportunities, `changed_at ≤ as_of`,
-    /// `amount` in reporting currency.
+    /// `amount` in reporting currency, sorted by opportunity and instant,
+    /// with `next_change` (`opportunity_state::with_next_change`).
     pub history: LazyFrame,
     /// `opportunity_state::lifespans` of that history.
     pub lifespans: LazyFrame,
@@ -93,7 +94,12 @@ impl Models {
         // Collected here, once, in one pass: the opportunities and their
         // history are read by most marts, and each collect of a mart would
         // otherwise convert, join and synthesize them again.
-        let history = history.filter(col("changed_at").lt_eq(t.clone())).cache();
+        let history = opportunity_state::with_next_change(
+            history
+                .filter(col("changed_at").lt_eq(t.clone()))
+                .sort(["opportunity_id", "changed_at"], Default::default()),
+        )
+        .cache();
         let [opportunities, lifespans, history, synthesized] = crate::frames::collect_together([
             opportunities,
             opportunity_state::lifespans(history.clone()),

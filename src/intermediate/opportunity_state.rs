@@ -6,7 +6,7 @@
 
 use polars::prelude::*;
 
-use crate::calendar::{instant_dtype, MICROS_PER_DAY};
+use crate::calendar::midnight;
 use crate::domain::StageKind;
 
 /// History rows: `opportunity_id`, `changed_at`, `stage`, `amount` (reporting
@@ -44,13 +44,10 @@ pub fn history_with_synthetic(
             [col("stage")],
             JoinArgs::new(JoinType::Left),
         );
-    let at_midnight = |d: Expr| {
-        (d.cast(DataType::Int32).cast(DataType::Int64) * lit(MICROS_PER_DAY)).cast(instant_dtype())
-    };
     let is_closed = StageKind::Open.matches(col("kind")).not();
     let opening = without_history.clone().select([
         col("opportunity_id"),
-        at_midnight(col("created_date")).alias("changed_at"),
+        midnight(col("created_date")).alias("changed_at"),
         when(is_closed.clone())
             .then(lit(first_open_stage))
             .otherwise(col("stage"))
@@ -61,7 +58,7 @@ pub fn history_with_synthetic(
     ]);
     let closing = without_history.filter(is_closed).select([
         col("opportunity_id"),
-        at_midnight(col("close_date")).alias("changed_at"),
+        midnight(col("close_date")).alias("changed_at"),
         col("stage"),
         col("amount"),
         col("close_date"),
@@ -131,4 +128,21 @@ pub fn closed_for_good(instant: Expr) -> Expr {
     col("last_change")
         .lt_eq(instant)
         .and(StageKind::Open.matches(col("last_kind")).not())
+}
+
+/// `next_change`: the instant of the opportunity's next history row (null
+/// on its last): a row is the opportunity's state from its `changed_at` up
+/// to, not including, `next_change`. `history` is sorted by
+/// opportunity_id, changed_at.
+pub fn with_next_change(history: LazyFrame) -> LazyFrame {
+    let next_is_same = col("opportunity_id")
+        .shift(lit(-1))
+        .eq(col("opportunity_id"))
+        .fill_null(lit(false));
+    history.with_column(
+        when(next_is_same)
+            .then(col("changed_at").shift(lit(-1)))
+            .otherwise(lit(NULL).cast(crate::calendar::instant_dtype()))
+            .alias("next_change"),
+    )
 }

@@ -40,19 +40,19 @@ pub fn deal_and_activity_ratios() -> Vec<Expr> {
 /// The same rows once per scope, with `scope` and `scope_id` (rep_id, team,
 /// "all"): a frame with `rep_id` and `team` rolled up to `scopes`.
 pub fn in_scopes(lf: LazyFrame, scopes: &[Scope]) -> LazyFrame {
-    // Each scope reads the same rows: computed once (without the cache,
-    // each part of the union would run the whole input plan again).
-    let lf = lf.cache();
-    let parts: Vec<LazyFrame> = scopes
+    // One pass over `lf` joined to the scopes (not a union of one copy
+    // per scope, which would run the plan of `lf` once per scope).
+    let names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+    let table = df!("scope" => names).expect("one column").lazy();
+    let scope_id = scopes
         .iter()
-        .map(|s| {
-            lf.clone().with_columns([
-                lit(s.as_str()).alias("scope"),
-                s.scope_id().alias("scope_id"),
-            ])
-        })
-        .collect();
-    concat(parts, UnionArgs::default()).expect("same columns")
+        .fold(lit(NULL).cast(DataType::String), |rest, s| {
+            when(s.matches(col("scope")))
+                .then(s.scope_id())
+                .otherwise(rest)
+        });
+    lf.cross_join(table, None)
+        .with_column(scope_id.alias("scope_id"))
 }
 
 /// Every scope, and the ones without the single rep.

@@ -403,7 +403,15 @@ fn read_one(
                 .iter()
                 .map(|(p, m)| fingerprint(p, m))
                 .collect();
-            (read::RawTable { frame, files }, dropped)
+            let sources = Vec::new();
+            (
+                read::RawTable {
+                    frame,
+                    sources,
+                    files,
+                },
+                dropped,
+            )
         }
     };
     Ok(Read {
@@ -427,7 +435,7 @@ fn validate_one(
         started,
         read_ms,
     } = read;
-    let mut v = validate::validate(spec, raw.frame, rules, parents)
+    let mut v = validate::validate(spec, raw.frame, &raw.sources, rules, parents)
         .during(|| format!("validating table `{}`", spec.name))?;
     v.stats.rows_filtered = rows_filtered;
     info!(

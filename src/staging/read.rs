@@ -28,10 +28,19 @@ use crate::storage::{fingerprint, Fingerprint, Storage};
 
 pub struct RawTable {
     /// Contract columns as text (String), the typed columns of the
-    /// non-text ones (`typed_name`), then `source_file`, `source_row`.
+    /// non-text ones (`typed_name`), then where each row came from: either
+    /// `FILE_INDEX` (into `sources`) or `source_file` (a mapping's rows),
+    /// and `source_row`.
     pub frame: DataFrame,
+    /// The files' names as the quarantine shows them, by `FILE_INDEX`.
+    pub sources: Vec<String>,
     pub files: Vec<Fingerprint>,
 }
+
+/// The column with the index of a row's file in `RawTable::sources`: a
+/// number per row, where the file's name repeated on millions of rows
+/// took more memory than the row's values.
+pub const FILE_INDEX: &str = "_file";
 
 pub fn is_data_file(path: &str) -> bool {
     let lower = path.to_ascii_lowercase();
@@ -53,23 +62,22 @@ pub fn read_table(
     }
     let paths: Vec<String> = listed.iter().map(|(p, _)| p.clone()).collect();
     let contents = storage.get_many(&paths)?;
-    let mut frames = Vec::with_capacity(paths.len());
-    for (path, bytes) in paths.iter().zip(contents) {
+    let mut frame = empty_frame(spec);
+    let mut sources = Vec::with_capacity(paths.len());
+    for (i, (path, bytes)) in paths.iter().zip(contents).enumerate() {
         let shown = storage.display(path);
-        let df = if path.to_ascii_lowercase().ends_with(".csv") {
+        let (cols, height) = if path.to_ascii_lowercase().ends_with(".csv") {
             read_csv(&shown, spec, &bytes)?
         } else {
             read_parquet(&shown, spec, bytes)?
         };
-        frames.push(df);
-    }
-    let mut frame = empty_frame(spec);
-    for df in frames {
-        frame.vstack_mut(&df)?;
+        frame.vstack_mut(&with_file_index(i, cols, height)?)?;
+        sources.push(shown);
     }
     frame.rechunk_mut_par();
     Ok(RawTable {
         frame,
+        sources,
         files: listed.iter().map(|(p, m)| fingerprint(p, m)).collect(),
     })
 }
@@ -91,7 +99,7 @@ fn empty_frame(spec: &TableSpec) -> DataFrame {
             .filter(|c| c.ty != ValueType::Text)
             .map(|c| Column::new_empty(typed_name(c.name).into(), &c.ty.dtype())),
     );
-    cols.push(Column::new_empty("source_file".into(), &DataType::String));
+    cols.push(Column::new_empty(FILE_INDEX.into(), &DataType::Int32));
     cols.push(Column::new_empty("source_row".into(), &DataType::Int64));
     DataFrame::new_infer_height(cols).expect("empty columns")
 }
@@ -125,6 +133,21 @@ fn locate_columns(file: &str, spec: &TableSpec, header: &[String]) -> Result<Vec
             }
         })
         .collect()
+}
+
+/// A file's columns (`read_csv`, `read_parquet`) with `FILE_INDEX` and
+/// `source_row`.
+fn with_file_index(index: usize, mut cols: Vec<Column>, height: usize) -> Result<DataFrame> {
+    cols.push(Column::new_scalar(
+        FILE_INDEX.into(),
+        Scalar::new(DataType::Int32, AnyValue::Int32(index as i32)),
+        height,
+    ));
+    cols.push(Column::new(
+        "source_row".into(),
+        (1..=height as i64).collect::<Vec<_>>(),
+    ));
+    Ok(DataFrame::new(height, cols)?)
 }
 
 fn with_source(file: &str, mut cols: Vec<Column>, height: usize) -> Result<DataFrame> {
@@ -187,7 +210,8 @@ fn read_csv_text(
     Ok((header, values, height))
 }
 
-fn read_csv(file: &str, spec: &TableSpec, bytes: &[u8]) -> Result<DataFrame> {
+/// A CSV file's contract columns and row count, as `read_parquet`.
+fn read_csv(file: &str, spec: &TableSpec, bytes: &[u8]) -> Result<(Vec<Column>, usize)> {
     let (_, values, height) = read_csv_text(file, bytes, |h| locate_columns(file, spec, h))?;
     let mut cols: Vec<Column> = spec
         .columns
@@ -202,7 +226,7 @@ fn read_csv(file: &str, spec: &TableSpec, bytes: &[u8]) -> Result<DataFrame> {
             .filter(|c| c.ty != ValueType::Text)
             .map(|c| Column::full_null(typed_name(c.name).into(), height, &c.ty.dtype())),
     );
-    with_source(file, cols, height)
+    Ok((cols, height))
 }
 
 /// A Parquet file and its column names.
@@ -218,7 +242,9 @@ fn parquet_frame(file: &str, bytes: Bytes) -> Result<(DataFrame, Vec<String>)> {
     Ok((df, header))
 }
 
-fn read_parquet(file: &str, spec: &TableSpec, bytes: Bytes) -> Result<DataFrame> {
+/// A Parquet file's contract columns (as text, then the typed ones) and
+/// row count.
+fn read_parquet(file: &str, spec: &TableSpec, bytes: Bytes) -> Result<(Vec<Column>, usize)> {
     let (df, header) = parquet_frame(file, bytes)?;
     let positions = locate_columns(file, spec, &header)?;
     let height = df.height();
@@ -250,7 +276,7 @@ fn read_parquet(file: &str, spec: &TableSpec, bytes: Bytes) -> Result<DataFrame>
         .select([texts, typed].concat())
         .collect()?
         .into_columns();
-    with_source(file, cols, height)
+    Ok((cols, height))
 }
 
 /// A Parquet column of `dtype` as the typed values of a contract column of

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::currency;
 use crate::error::Result;
 use crate::staging::parse::{self, ValueType};
-use crate::staging::read::{typed_as_text, typed_name};
+use crate::staging::read::{typed_as_text, typed_name, FILE_INDEX};
 use crate::staging::{fx_rates, ColumnSpec, Staged, TableSpec};
 
 /// Reject reasons in the order in which they are tried (SPEC §7).
@@ -178,6 +178,7 @@ pub struct Validated {
 pub fn validate(
     spec: &TableSpec,
     raw: DataFrame,
+    sources: &[String],
     rules: Rules,
     parents: &Staged,
 ) -> Result<Validated> {
@@ -200,7 +201,7 @@ pub fn validate(
     // Collected once: every mart and the child tables' reference checks read
     // the staged table, and the quarantine counts go into the manifest.
     let checked = lf.collect()?;
-    split(spec, checked, rows_read, has_fx)
+    split(spec, checked, sources, rows_read, has_fx)
 }
 
 /// `raw` with every typed column (`read::typed_name`) a non-text contract
@@ -527,6 +528,7 @@ fn with_reference(lf: LazyFrame, r: Reference, parents: &Staged, i: usize) -> La
 fn split(
     spec: &TableSpec,
     checked: DataFrame,
+    sources: &[String],
     rows_read: usize,
     has_fx: bool,
 ) -> Result<Validated> {
@@ -550,11 +552,17 @@ fn split(
         Reason::text_of(col(REASON_CODE)).alias("reject_reason"),
     ];
     rejected_cols.extend(spec.columns.iter().map(|c| original_text(c).alias(c.name)));
-    let rejected = checked
-        .lazy()
-        .filter(col(REASON_CODE).is_not_null())
-        .select(rejected_cols)
-        .collect()?;
+    let mut rejected = checked.lazy().filter(col(REASON_CODE).is_not_null());
+    if rejected.collect_schema()?.contains(FILE_INDEX) {
+        let names = df!(
+            FILE_INDEX => (0..sources.len() as i32).collect::<Vec<_>>(),
+            "source_file" => sources,
+        )?;
+        let mut args = JoinArgs::new(JoinType::Left);
+        args.maintain_order = MaintainOrderJoin::Left;
+        rejected = rejected.join(names.lazy(), [col(FILE_INDEX)], [col(FILE_INDEX)], args);
+    }
+    let rejected = rejected.select(rejected_cols).collect()?;
     let stats = TableStats {
         rows_filtered: 0,
         rows_read,

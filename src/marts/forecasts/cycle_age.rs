@@ -6,9 +6,9 @@
 
 use polars::prelude::*;
 
-use super::method_rows;
+use super::Answer;
 use crate::calendar::days_between;
-use crate::domain::{ForecastMethod, StageKind};
+use crate::domain::StageKind;
 use crate::intermediate::Models;
 
 /// min(1, age by quarter end ÷ T): needs `quarter_end`, `created_date` and
@@ -59,17 +59,15 @@ pub fn typical_cycle(models: &Models, snaps: LazyFrame) -> LazyFrame {
     )
 }
 
-pub fn forecast(rows: LazyFrame) -> LazyFrame {
+pub fn answer() -> Answer {
     // Null or 0 T: no answer (the open count is still given).
     let no_cycle = col("typical_cycle_days")
         .is_null()
         .or(col("typical_cycle_days").eq(lit(0.0)));
-    method_rows(
-        rows,
-        ForecastMethod::CycleAge,
-        when(no_cycle)
+    Answer {
+        forecast: when(no_cycle)
             .then(lit(NULL).cast(DataType::Float64))
             .otherwise(col("won_to_date") + col("cycle_age_open")),
-        col("open_in_quarter"),
-    )
+        open_in_scope: col("open_in_quarter"),
+    }
 }

@@ -9,10 +9,9 @@
 
 use polars::prelude::*;
 
-use super::method_rows;
+use super::Answer;
 use crate::calendar::{date_lit, month_index_expr};
 use crate::config::Config;
-use crate::domain::{ForecastMethod, Scope};
 use crate::intermediate::rollup::{in_scopes, GROUP_SCOPES};
 use crate::intermediate::Models;
 
@@ -50,9 +49,13 @@ pub fn growth_inputs(models: &Models, config: &Config, snaps: LazyFrame) -> (Laz
             .otherwise(lit(0.0))
             .sum()
     };
-    // Won deals × snapshot days: bounded by (won deals × snapshots), and
-    // every window is a filter, not a loop.
-    let windows = in_scopes(models.won_with_team(), &GROUP_SCOPES)
+    // The won amount per scope and close day first (a few thousand rows),
+    // then × the snapshot days: every window is a filter of that product,
+    // not a loop, and not every won deal × every snapshot day.
+    let won_per_day = in_scopes(models.won_with_team(), &GROUP_SCOPES)
+        .group_by([col("scope"), col("scope_id"), col("close_date")])
+        .agg([col("amount").sum()]);
+    let windows = won_per_day
         .cross_join(snap_dates.clone(), None)
         .group_by([col("scope"), col("scope_id"), col("snapshot_date")])
         .agg([
@@ -107,18 +110,16 @@ pub fn growth_inputs(models: &Models, config: &Config, snaps: LazyFrame) -> (Laz
     (windows, new_rep_months)
 }
 
-pub fn forecast(rows: LazyFrame, config: &Config) -> LazyFrame {
-    method_rows(
-        rows,
-        ForecastMethod::HistoricalGrowth,
-        growth_forecast(
+/// Teams and the company only (no row for a rep).
+pub fn answer(config: &Config) -> Answer {
+    Answer {
+        forecast: growth_forecast(
             col("monthly_average"),
             col("growth"),
             col("new_rep_months"),
             3.0,
             config.forecast.new_rep_monthly_revenue,
         ),
-        lit(0i64),
-    )
-    .filter(Scope::Rep.matches(col("scope")).not())
+        open_in_scope: lit(0i64),
+    }
 }

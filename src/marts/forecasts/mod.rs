@@ -25,6 +25,7 @@ use polars::prelude::*;
 
 use super::MartSpec;
 use crate::config::Config;
+use crate::domain::{ForecastMethod, Scope};
 use crate::intermediate::rollup::{in_scopes, ALL_SCOPES};
 use crate::intermediate::Models;
 
@@ -102,33 +103,48 @@ pub fn build(models: &Models, config: &Config, performance: LazyFrame) -> Polars
             col("stage_weighted_open").fill_null(lit(0.0)),
             col("cycle_age_open").fill_null(lit(0.0)),
             col("open_in_quarter").fill_null(lit(0i64)),
+        ]);
+    // Every row once per method, each with its method's answer; historical
+    // growth has none for a rep.
+    let methods = df!("method" => ForecastMethod::ALL.map(|m| m.as_str()))?.lazy();
+    let by_method = |part: fn(&Answer) -> Expr, dtype: DataType| {
+        ForecastMethod::ALL
+            .iter()
+            .fold(lit(NULL).cast(dtype.clone()), |rest, m| {
+                when(col("method").eq(lit(m.as_str())))
+                    .then(part(&answer(*m, config)).cast(dtype.clone()))
+                    .otherwise(rest)
+            })
+    };
+    let all_methods = rows
+        .cross_join(methods, None)
+        .with_columns([
+            by_method(|a| a.forecast.clone(), DataType::Float64).alias("forecast_amount"),
+            by_method(|a| a.open_in_scope.clone(), DataType::Int64).alias("open_in_scope"),
         ])
-        .cache();
-    let all_methods = concat(
-        [
-            stage_weighted::forecast(rows.clone()),
-            cycle_age::forecast(rows.clone()),
-            rep_commit::forecast(rows.clone()),
-            historical_growth::forecast(rows, config),
-        ],
-        UnionArgs::default(),
-    )?;
+        .filter(
+            col("method")
+                .eq(lit(ForecastMethod::HistoricalGrowth.as_str()))
+                .and(Scope::Rep.matches(col("scope")))
+                .not(),
+        );
     Ok(all_methods
         .with_column(col("days_into_quarter").cast(DataType::Int32))
         .sort(super::FORECAST_GRAIN.iter().copied(), Default::default()))
 }
 
-/// The rows with one method's answer: `method`, `forecast_amount` and
-/// `open_in_scope`.
-fn method_rows(
-    rows: LazyFrame,
-    method: crate::domain::ForecastMethod,
-    forecast: Expr,
-    open: Expr,
-) -> LazyFrame {
-    rows.with_columns([
-        lit(method.as_str()).alias("method"),
-        forecast.cast(DataType::Float64).alias("forecast_amount"),
-        open.cast(DataType::Int64).alias("open_in_scope"),
-    ])
+/// A method's answer on a row of scope × snapshot: its forecast and how
+/// many open deals it weighed (`open_in_scope`).
+pub struct Answer {
+    pub forecast: Expr,
+    pub open_in_scope: Expr,
+}
+
+fn answer(method: ForecastMethod, config: &Config) -> Answer {
+    match method {
+        ForecastMethod::StageWeighted => stage_weighted::answer(),
+        ForecastMethod::CycleAge => cycle_age::answer(),
+        ForecastMethod::RepCommit => rep_commit::answer(),
+        ForecastMethod::HistoricalGrowth => historical_growth::answer(config),
+    }
 }

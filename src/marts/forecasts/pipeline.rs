@@ -2,14 +2,14 @@
 //! amount won so far in the quarter and the open pipeline closing in it,
 //! weighted as stage_weighted and cycle_age weigh it (SPEC §4.4).
 //!
-//! Every opportunity's state at every snapshot comes from one as-of join
-//! (`state_at`), never a loop over snapshots.
+//! Every opportunity's state at every snapshot comes from one join of its
+//! history rows to the snapshots of their close date's quarter, never a
+//! loop over snapshots.
 
 use polars::prelude::*;
 
 use super::{cycle_age, stage_weighted};
 use crate::domain::StageKind;
-use crate::intermediate::opportunity_state::{closed_for_good, state_at};
 use crate::intermediate::rollup::{count_where, in_scopes, sum_where, ALL_SCOPES};
 use crate::intermediate::Models;
 
@@ -17,7 +17,6 @@ use crate::intermediate::Models;
 /// `stage_weighted_open`, `cycle_age_open` and `open_in_quarter`.
 /// `typical_cycles` is `cycle_age::typical_cycle`.
 pub fn at_snapshots(models: &Models, snaps: LazyFrame, typical_cycles: LazyFrame) -> LazyFrame {
-    let deal_snapshots = deal_snapshots(models, snaps);
     let in_quarter = col("state_close_date")
         .gt_eq(col("quarter_start"))
         .and(col("state_close_date").lt_eq(col("quarter_end")));
@@ -26,7 +25,7 @@ pub fn at_snapshots(models: &Models, snaps: LazyFrame, typical_cycles: LazyFrame
         .and(in_quarter.clone());
     let won_in_q = StageKind::Won.matches(col("state_kind")).and(in_quarter);
     // Summed per rep first; teams and the company add up their reps.
-    let per_rep = state_at(models.history.clone(), deal_snapshots)
+    let per_rep = states_at_snapshots(models, snaps)
         .join(
             typical_cycles,
             [col("quarter_idx")],
@@ -69,30 +68,31 @@ pub fn at_snapshots(models: &Models, snaps: LazyFrame, typical_cycles: LazyFrame
         ])
 }
 
-/// Every (opportunity, snapshot) pair that can contribute, with the
-/// opportunity's rep and created_date and the snapshot's quarter and
-/// instant.
-fn deal_snapshots(models: &Models, snaps: LazyFrame) -> LazyFrame {
-    // Pairs that cannot contribute are dropped before the join: before the
-    // opportunity's first history row it did not exist, and after a last
-    // row that closed it outside the quarter it can be neither open nor won
-    // in the quarter.
-    let closed_outside_quarter = closed_for_good(col("instant")).and(
-        col("last_close")
-            .lt(col("quarter_start"))
-            .or(col("last_close").gt(col("quarter_end"))),
+/// Every deal's state at every snapshot of the quarter its state's close
+/// date is in, with the opportunity's rep and created_date and the
+/// snapshot's quarter and instant: the only snapshots where a state counts
+/// (won in the quarter, or open closing in it, SPEC §4.4).
+fn states_at_snapshots(models: &Models, snaps: LazyFrame) -> LazyFrame {
+    // A history row is the state at every instant from its changed_at up
+    // to its next_change: an equi-join on the quarter and that filter give
+    // each (deal, snapshot) its state, the same row an as-of join would.
+    let states = models.history.clone().select([
+        col("opportunity_id"),
+        col("changed_at"),
+        col("next_change"),
+        col("amount").alias("state_amount"),
+        col("close_date").alias("state_close_date"),
+        col("kind").alias("state_kind"),
+        col("probability").alias("state_probability"),
+        models.quarter_of(col("close_date")).alias("quarter_idx"),
+    ]);
+    let current = col("changed_at").lt_eq(col("instant")).and(
+        col("next_change")
+            .is_null()
+            .or(col("instant").lt(col("next_change"))),
     );
-    models
-        .opportunities
-        .clone()
-        .select([col("opportunity_id"), col("rep_id"), col("created_date")])
+    states
         .join(
-            models.lifespans.clone(),
-            [col("opportunity_id")],
-            [col("opportunity_id")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .cross_join(
             snaps.select([
                 col("quarter_idx"),
                 col("quarter_start"),
@@ -100,21 +100,19 @@ fn deal_snapshots(models: &Models, snaps: LazyFrame) -> LazyFrame {
                 col("snapshot_date"),
                 col("instant"),
             ]),
-            None,
+            [col("quarter_idx")],
+            [col("quarter_idx")],
+            JoinArgs::new(JoinType::Inner),
         )
-        .filter(
-            col("first_change")
-                .lt_eq(col("instant"))
-                .and(closed_outside_quarter.not()),
+        .filter(current)
+        .join(
+            models.opportunities.clone().select([
+                col("opportunity_id"),
+                col("rep_id"),
+                col("created_date"),
+            ]),
+            [col("opportunity_id")],
+            [col("opportunity_id")],
+            JoinArgs::new(JoinType::Inner),
         )
-        .select([
-            col("opportunity_id"),
-            col("rep_id"),
-            col("created_date"),
-            col("quarter_idx"),
-            col("quarter_start"),
-            col("quarter_end"),
-            col("snapshot_date"),
-            col("instant"),
-        ])
 }

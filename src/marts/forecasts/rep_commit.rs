@@ -4,8 +4,7 @@
 
 use polars::prelude::*;
 
-use super::method_rows;
-use crate::domain::ForecastMethod;
+use super::Answer;
 use crate::frames::join_latest_at_or_before;
 use crate::intermediate::rollup::{in_scopes, ALL_SCOPES};
 use crate::intermediate::Models;
@@ -57,12 +56,10 @@ pub fn commits(models: &Models, snaps: LazyFrame) -> LazyFrame {
     .agg([sum_or_null(col("commit")).alias("rep_commit")])
 }
 
-pub fn forecast(rows: LazyFrame) -> LazyFrame {
+pub fn answer() -> Answer {
     // The reps' own numbers weigh no open deals.
-    method_rows(
-        rows,
-        ForecastMethod::RepCommit,
-        col("rep_commit"),
-        lit(0i64),
-    )
+    Answer {
+        forecast: col("rep_commit"),
+        open_in_scope: lit(0i64),
+    }
 }

@@ -4,19 +4,16 @@
 
 use polars::prelude::*;
 
-use super::method_rows;
-use crate::domain::ForecastMethod;
+use super::Answer;
 
 /// A deal's weight in the open pipeline (a column of the state at the snapshot).
 pub fn open_weight() -> Expr {
     col("state_probability")
 }
 
-pub fn forecast(rows: LazyFrame) -> LazyFrame {
-    method_rows(
-        rows,
-        ForecastMethod::StageWeighted,
-        col("won_to_date") + col("stage_weighted_open"),
-        col("open_in_quarter"),
-    )
+pub fn answer() -> Answer {
+    Answer {
+        forecast: col("won_to_date") + col("stage_weighted_open"),
+        open_in_scope: col("open_in_quarter"),
+    }
 }
