@@ -32,10 +32,12 @@ pub struct Models {
     pub history: LazyFrame,
     /// `opportunity_state::lifespans` of that history.
     pub lifespans: LazyFrame,
-    /// Started at or before as_of, with the type's `selling`, `prospecting`,
-    /// `meeting` flags and `duration_minutes` null read as 0.
+    /// Started at or before as_of, `duration_minutes` null read as 0.
     pub activities: LazyFrame,
-    /// Created at or before as_of.
+    /// Per activity type: its `selling`, `prospecting`, `meeting` flags.
+    pub activity_flags: LazyFrame,
+    /// Created at or before as_of, with `first_response_at` and
+    /// `response_minutes` (`lead_response::with_first_response`).
     pub leads: LazyFrame,
     pub lead_events: LazyFrame,
     pub forecast_submissions: LazyFrame,
@@ -91,21 +93,34 @@ impl Models {
             )
             .cache();
         let (history, synthesized) = history(staged, &opportunities, kinds, config);
-        // Collected here, once, in one pass: the opportunities and their
-        // history are read by most marts, and each collect of a mart would
-        // otherwise convert, join and synthesize them again.
+        let activities = staged
+            .valid(&staging::activities::SPEC)
+            .filter(col("started_at").lt_eq(t.clone()))
+            .with_column(col("duration_minutes").fill_null(lit(0.0)));
+        let until_as_of =
+            |table: &TableSpec, at: &str| staged.valid(table).filter(col(at).lt_eq(t.clone()));
+        let leads = lead_response::with_first_response(
+            until_as_of(&staging::leads::SPEC, "created_at"),
+            activities.clone(),
+        );
         let history = opportunity_state::with_next_change(
             history
                 .filter(col("changed_at").lt_eq(t.clone()))
                 .sort(["opportunity_id", "changed_at"], Default::default()),
         )
         .cache();
-        let [opportunities, lifespans, history, synthesized] = crate::frames::collect_together([
-            opportunities,
-            opportunity_state::lifespans(history.clone()),
-            history,
-            synthesized,
-        ])?;
+        // Collected here, once, in one pass: the opportunities, their history
+        // and the leads' first responses are read by several marts, and each
+        // collect of a mart would otherwise convert, join, synthesize and
+        // search them again.
+        let [opportunities, lifespans, history, synthesized, leads] =
+            crate::frames::collect_together([
+                opportunities,
+                opportunity_state::lifespans(history.clone()),
+                history,
+                synthesized,
+                leads,
+            ])?;
         let synthesized_histories = synthesized
             .column("n")?
             .cast(&DataType::UInt64)?
@@ -121,18 +136,6 @@ impl Models {
             .min()
             .map(crate::calendar::date_from_days);
         let spine = quarter_spine(&calendar, first, &as_of);
-        let activities = staged
-            .valid(&staging::activities::SPEC)
-            .filter(col("started_at").lt_eq(t.clone()))
-            .with_column(col("duration_minutes").fill_null(lit(0.0)))
-            .join(
-                activity_flags(config),
-                [col("activity_type")],
-                [col("activity_type")],
-                JoinArgs::new(JoinType::Left),
-            );
-        let until_as_of =
-            |table: &TableSpec, at: &str| staged.valid(table).filter(col(at).lt_eq(t.clone()));
         Ok(Models {
             earliest_created: first,
             calendar,
@@ -144,7 +147,8 @@ impl Models {
             history: history.lazy(),
             lifespans: lifespans.lazy(),
             activities,
-            leads: until_as_of(&staging::leads::SPEC, "created_at"),
+            activity_flags: activity_flags(config),
+            leads: leads.lazy(),
             lead_events: until_as_of(&staging::lead_events::SPEC, "occurred_at"),
             forecast_submissions: until_as_of(&staging::forecast_submissions::SPEC, "submitted_at"),
             synthesized_histories,

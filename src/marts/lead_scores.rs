@@ -12,7 +12,7 @@ use polars::prelude::*;
 
 use super::MartSpec;
 use crate::config::Config;
-use crate::intermediate::{lead_response, Models};
+use crate::intermediate::Models;
 
 pub const SPEC: MartSpec = MartSpec {
     name: "lead_scores",
@@ -135,7 +135,7 @@ pub fn build(models: &Models, config: &Config) -> PolarsResult<LazyFrame> {
             JoinArgs::new(JoinType::Left),
         )
     };
-    let mut rows = lead_response::with_first_response(leads, models.activities.clone());
+    let mut rows = leads;
     for part in [event_total, sql_at, converted] {
         rows = by_lead(rows, part);
     }

@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::domain::StageKind;
 use crate::intermediate::opportunity_state::{closed_for_good, state_at};
 use crate::intermediate::rollup::{count_where, deal_and_activity_ratios, ratio, sum_where};
-use crate::intermediate::{lead_response, Models};
+use crate::intermediate::Models;
 
 pub const SPEC: MartSpec = MartSpec {
     name: "rep_quarter_performance",
@@ -222,6 +222,12 @@ fn activities(models: &Models) -> LazyFrame {
     models
         .activities
         .clone()
+        .join(
+            models.activity_flags.clone(),
+            [col("activity_type")],
+            [col("activity_type")],
+            JoinArgs::new(JoinType::Left),
+        )
         .with_column(models.quarter_of(col("started_at")).alias("quarter_idx"))
         .group_by([col("rep_id"), col("quarter_idx")])
         .agg([
@@ -235,7 +241,9 @@ fn activities(models: &Models) -> LazyFrame {
 /// The median first-response time of the leads assigned to the rep, by the
 /// quarter the lead was created in.
 fn lead_response(models: &Models) -> LazyFrame {
-    lead_response::with_first_response(models.leads.clone(), models.activities.clone())
+    models
+        .leads
+        .clone()
         .filter(col("rep_id").is_not_null())
         .with_column(models.quarter_of(col("created_at")).alias("quarter_idx"))
         .group_by([col("rep_id"), col("quarter_idx")])

@@ -259,6 +259,9 @@ fn read_parquet(file: &str, spec: &TableSpec, bytes: Bytes) -> Result<(Vec<Colum
             _ => None,
         };
         let text = match (found, &typed_value) {
+            // Text with no empty value is taken as it is (no pass that
+            // rebuilds the column to turn "" into null).
+            (Some(name), None) if is_text_without_empty(df.column(name)?) => col(name),
             (Some(name), None) => as_text(file, name, df.column(name)?.dtype())?,
             _ => lit(NULL).cast(DataType::String),
         };
@@ -277,6 +280,12 @@ fn read_parquet(file: &str, spec: &TableSpec, bytes: Bytes) -> Result<(Vec<Colum
         .collect()?
         .into_columns();
     Ok((cols, height))
+}
+
+/// A String column with no empty value (an empty value is read as null,
+/// SPEC §7).
+fn is_text_without_empty(column: &Column) -> bool {
+    column.str().is_ok_and(|s| !s.equal("").any())
 }
 
 /// A Parquet column of `dtype` as the typed values of a contract column of
