@@ -129,6 +129,16 @@ fn text_frame() -> DataFrame {
     DataFrame::new(ROWS.len(), cols).unwrap()
 }
 
+/// The same text with every missing value written as an empty string, as
+/// many exporters do (read as null, SPEC §7).
+fn text_frame_with_empty_strings() -> DataFrame {
+    text_frame()
+        .lazy()
+        .with_columns([all().as_expr().fill_null(lit(""))])
+        .collect()
+        .unwrap()
+}
+
 /// The same rows with the contract's types: a UTC timestamp, a Float64
 /// amount (NaN and inf included), a Date.
 fn typed_frame() -> DataFrame {
@@ -195,6 +205,10 @@ fn csv_text_parquet_and_typed_parquet_give_the_same_staged_rows() {
     let csv = staged_history(("opportunity_history/h.csv", csv_text().into_bytes()));
     let text = staged_history(("opportunity_history/h.parquet", parquet(text_frame())));
     let typed = staged_history(("opportunity_history/h.parquet", parquet(typed_frame())));
+    let empty = staged_history((
+        "opportunity_history/h.parquet",
+        parquet(text_frame_with_empty_strings()),
+    ));
 
     // By hand: rows 1 and 2 are valid; row 3 is collapsed; the other nine
     // are rejected with the reasons of the table above.
@@ -216,6 +230,7 @@ fn csv_text_parquet_and_typed_parquet_give_the_same_staged_rows() {
         ("CSV", &csv),
         ("text Parquet", &text),
         ("typed Parquet", &typed),
+        ("text Parquet with empty strings", &empty),
     ] {
         assert_eq!(reasons(t), expected, "{layout}");
         assert_eq!(t.valid.height(), 2, "{layout}");
@@ -237,7 +252,11 @@ fn csv_text_parquet_and_typed_parquet_give_the_same_staged_rows() {
     );
 
     let without_file = |t: &StagedTable| t.rejected.drop("source_file").unwrap();
-    for (layout, t) in [("text Parquet", &text), ("typed Parquet", &typed)] {
+    for (layout, t) in [
+        ("text Parquet", &text),
+        ("typed Parquet", &typed),
+        ("text Parquet with empty strings", &empty),
+    ] {
         assert!(
             t.valid.equals_missing(&csv.valid),
             "{layout} valid rows:\n{}\n{}",
