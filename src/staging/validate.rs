@@ -346,17 +346,16 @@ fn collapse_exact_duplicates(spec: &TableSpec, forms: &Forms, lf: LazyFrame) -> 
     }
     // Identical rows have identical keys (null keys are one group), so only
     // rows that share their key with another can be exact duplicates: the
-    // whole row is compared for those few alone. `_copies` is how many rows
-    // have the row's key once exact duplicates are collapsed (the duplicate
-    // key check reads it).
+    // whole row is compared for those few alone.
     let key: Vec<Expr> = spec.key.iter().map(|k| col(*k)).collect();
-    // Cached: the rows sharing a key are picked from the same parsed rows
-    // the join below reads (without it, the table would be parsed again).
-    let lf = lf
+    // Collected: the few rows that share a key are picked out of it, and the
+    // checks that follow read it again (as a plan, it would be parsed twice).
+    let parsed = lf
         .with_column(col("_row").count().over(key.clone())?.alias("_copies"))
-        .cache();
-    let shared = lf
+        .collect()?;
+    let shared = parsed
         .clone()
+        .lazy()
         .filter(col("_copies").gt(lit(1)))
         .with_columns(helper_cols)
         .with_column(
@@ -364,26 +363,43 @@ fn collapse_exact_duplicates(spec: &TableSpec, forms: &Forms, lf: LazyFrame) -> 
                 .eq(col("_row").min().over(same_row)?)
                 .alias("_first_copy"),
         )
-        .filter(col("_first_copy"))
-        .with_column(col("_row").count().over(key)?.alias("_copies_left"))
-        .select([col("_row"), col("_first_copy"), col("_copies_left")]);
-    let mut args = JoinArgs::new(JoinType::Left);
-    args.maintain_order = MaintainOrderJoin::Left;
-    Ok(lf
-        .join(shared, [col("_row")], [col("_row")], args)
-        // A row that shares its key and is not among the first copies is a
-        // later copy: collapsed.
-        .filter(
-            col("_copies")
-                .eq(lit(1))
-                .or(col("_first_copy").fill_null(lit(false))),
-        )
         .with_column(
-            col("_copies_left")
-                .fill_null(col("_copies"))
-                .alias("_copies"),
+            col("_row")
+                .count()
+                .over([key, vec![col("_first_copy")]].concat())?
+                .alias("_copies_left"),
         )
-        .drop(cols(["_first_copy", "_copies_left"])))
+        .select([col("_row"), col("_first_copy"), col("_copies_left")])
+        .collect()?;
+    // Later copies are collapsed; a key that two or more rows still share
+    // once they are is a duplicate key (`with_duplicate_keys`).
+    let rows_where = |cond: Expr| -> Result<Series> {
+        Ok(shared
+            .clone()
+            .lazy()
+            .filter(cond)
+            .select([col("_row")])
+            .collect()?
+            .column("_row")?
+            .as_materialized_series()
+            .clone())
+    };
+    let later_copies = rows_where(col("_first_copy").not())?;
+    let duplicate_keys = rows_where(col("_first_copy").and(col("_copies_left").gt(lit(1))))?;
+    let mut lf = parsed.lazy();
+    if !later_copies.is_empty() {
+        lf = lf.filter(
+            col("_row")
+                .is_in(lit(later_copies).implode(false), false)
+                .not(),
+        );
+    }
+    let duplicate_key = if duplicate_keys.is_empty() {
+        lit(false)
+    } else {
+        col("_row").is_in(lit(duplicate_keys).implode(false), false)
+    };
+    Ok(lf.with_column(duplicate_key.alias("_duplicate_key")))
 }
 
 /// The text a typed number that is no number prints (`NaN`, `inf`,
@@ -478,11 +494,11 @@ fn with_duplicate_keys(spec: &TableSpec, lf: LazyFrame) -> Result<LazyFrame> {
     if spec.key.is_empty() {
         return Ok(lf);
     }
-    // `_copies` from collapse_exact_duplicates.
+    // `_duplicate_key` from collapse_exact_duplicates.
     let key_complete = all(spec.key.iter().map(|k| col(*k).is_not_null()));
     Ok(mark_where(
         lf,
-        key_complete.and(col("_copies").gt(lit(1))),
+        key_complete.and(col("_duplicate_key")),
         Reason::DuplicateKey,
     ))
 }
