@@ -169,9 +169,36 @@ fn build(spec: MartSpec, lf: LazyFrame) -> Result<(DataFrame, Mart)> {
 
 /// Builds and checks every mart, in `MARTS` order. A mart that others read
 /// (performance, trends, forecasts, accuracy) is collected once and its
-/// frame handed on.
+/// frame handed on; the lead and commission marts read none of them and are
+/// built on a thread of their own beside that chain.
 pub fn build_all(models: &Models, config: &Config) -> Result<Vec<Mart>> {
-    let mut marts = Vec::with_capacity(MARTS.len());
+    let (chain, independent) = std::thread::scope(|s| {
+        let independent = s.spawn(|| -> Result<Vec<Mart>> {
+            Ok(vec![
+                build(lead_scores::SPEC, lead_scores::build(models, config)?)?.1,
+                build(
+                    commissions_monthly::SPEC,
+                    commissions_monthly::build(models, config)?,
+                )?
+                .1,
+            ])
+        });
+        let chain = performance_and_forecasts(models, config);
+        (chain, independent.join().expect("a mart thread panicked"))
+    });
+    let mut marts = chain?;
+    marts.extend(independent?);
+    debug_assert!(marts
+        .iter()
+        .map(|m| m.spec.name)
+        .eq(MARTS.iter().map(|m| m.name)));
+    Ok(marts)
+}
+
+/// Performance, then the marts built from it: trends, team KPIs,
+/// forecasts, their accuracy and its summary.
+fn performance_and_forecasts(models: &Models, config: &Config) -> Result<Vec<Mart>> {
+    let mut marts = Vec::with_capacity(6);
     let mut add = |spec: MartSpec, lf: LazyFrame| -> Result<DataFrame> {
         let (full, mart) = build(spec, lf)?;
         marts.push(mart);
@@ -201,14 +228,5 @@ pub fn build_all(models: &Models, config: &Config) -> Result<Vec<Mart>> {
         forecast_accuracy_summary::SPEC,
         forecast_accuracy_summary::build(accuracy.lazy())?,
     )?;
-    add(lead_scores::SPEC, lead_scores::build(models, config)?)?;
-    add(
-        commissions_monthly::SPEC,
-        commissions_monthly::build(models, config)?,
-    )?;
-    debug_assert!(marts
-        .iter()
-        .map(|m| m.spec.name)
-        .eq(MARTS.iter().map(|m| m.name)));
     Ok(marts)
 }
