@@ -1,5 +1,7 @@
-//! Where a run's time goes, mart by mart: stages the data, then prints
-//! polars' profile of each mart plan (the slowest nodes first).
+//! Where a run's time goes, mart by mart: stages the data, prints each
+//! staged table's size by column, then polars' profile of the heaviest mart
+//! plans (the slowest nodes first). `EXPLAIN=<mart>` also prints that
+//! mart's optimized plan.
 //!
 //!   cargo run --release --example profile_marts -- pipelines/bench.toml DATA AS_OF
 
