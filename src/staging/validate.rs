@@ -148,6 +148,10 @@ impl TableStats {
     }
 }
 
+/// True on a row that is a later copy of an exact duplicate: collapsed,
+/// neither valid nor rejected (SPEC §7).
+const COLLAPSED: &str = "_collapsed";
+
 /// The column with the row's reject reason while it is checked
 /// (`Reason::code`), null while the row is valid.
 const REASON_CODE: &str = "_reason";
@@ -386,19 +390,19 @@ fn collapse_exact_duplicates(spec: &TableSpec, forms: &Forms, lf: LazyFrame) -> 
     };
     let later_copies = rows_where(col("_first_copy").not())?;
     let duplicate_keys = rows_where(col("_first_copy").and(col("_copies_left").gt(lit(1))))?;
-    let mut lf = parsed.lazy();
-    if !later_copies.is_empty() {
-        lf = lf.filter(
-            col("_row")
-                .is_in(lit(later_copies).implode(false), false)
-                .not(),
-        );
-    }
+    // Marked, not filtered out here: a filter would copy the whole table,
+    // and `split` filters it once anyway.
+    let collapsed = if later_copies.is_empty() {
+        lit(false)
+    } else {
+        col("_row").is_in(lit(later_copies).implode(false), false)
+    };
     let duplicate_key = if duplicate_keys.is_empty() {
         lit(false)
     } else {
         col("_row").is_in(lit(duplicate_keys).implode(false), false)
     };
+    let lf = parsed.lazy().with_column(collapsed.alias(COLLAPSED));
     Ok(lf.with_column(duplicate_key.alias("_duplicate_key")))
 }
 
@@ -549,7 +553,14 @@ fn split(
     has_fx: bool,
 ) -> Result<Validated> {
     let names: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
-    let duplicates_collapsed = rows_read - checked.height();
+    let duplicates_collapsed = match checked.column(COLLAPSED) {
+        Ok(c) => c.bool()?.sum().unwrap_or(0) as usize,
+        Err(_) => rows_read - checked.height(),
+    };
+    let kept = || match checked.column(COLLAPSED) {
+        Ok(_) => col(COLLAPSED).not(),
+        Err(_) => lit(true),
+    };
     let mut valid_cols: Vec<Expr> = names.iter().map(|n| col(*n)).collect();
     if has_fx {
         valid_cols.push(col("fx_rate"));
@@ -557,7 +568,7 @@ fn split(
     let valid = checked
         .clone()
         .lazy()
-        .filter(col(REASON_CODE).is_null())
+        .filter(col(REASON_CODE).is_null().and(kept()))
         .select(valid_cols)
         .collect()?;
 
@@ -568,7 +579,10 @@ fn split(
         Reason::text_of(col(REASON_CODE)).alias("reject_reason"),
     ];
     rejected_cols.extend(spec.columns.iter().map(|c| original_text(c).alias(c.name)));
-    let mut rejected = checked.lazy().filter(col(REASON_CODE).is_not_null());
+    let mut rejected = checked
+        .clone()
+        .lazy()
+        .filter(col(REASON_CODE).is_not_null().and(kept()));
     if rejected.collect_schema()?.contains(FILE_INDEX) {
         let names = df!(
             FILE_INDEX => (0..sources.len() as i32).collect::<Vec<_>>(),
