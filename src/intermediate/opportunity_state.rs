@@ -146,3 +146,64 @@ pub fn with_next_change(history: LazyFrame) -> LazyFrame {
             .alias("next_change"),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instants(df: &DataFrame, column: &str) -> Vec<Option<i64>> {
+        df.column(column)
+            .unwrap()
+            .cast(&DataType::Int64)
+            .unwrap()
+            .i64()
+            .unwrap()
+            .iter()
+            .collect()
+    }
+
+    #[test]
+    fn a_row_is_the_state_until_the_next_row_of_its_opportunity() {
+        // A has rows at 10, 20, 30; B one row at 15. Sorted by opportunity
+        // and instant, as Models keeps the history.
+        let history = df!(
+            "opportunity_id" => ["A", "A", "A", "B"],
+            "changed_at" => [10i64, 20, 30, 15],
+        )
+        .unwrap()
+        .lazy()
+        .with_column(col("changed_at").cast(crate::calendar::instant_dtype()));
+        let out = with_next_change(history).collect().unwrap();
+        // A's rows end at the next A row; A's last row and B's only row
+        // have no end (B's 15 is not A's next change).
+        assert_eq!(
+            instants(&out, "next_change"),
+            [Some(20), Some(30), None, None]
+        );
+    }
+
+    #[test]
+    fn a_lifespan_is_first_and_last_change_and_the_last_rows_kind() {
+        // The rows come in any order: the last is the latest instant.
+        let history = df!(
+            "opportunity_id" => ["A", "A", "A"],
+            "changed_at" => [30i64, 10, 20],
+            "kind" => ["won", "open", "open"],
+            "close_date" => [300i32, 100, 200],
+        )
+        .unwrap()
+        .lazy()
+        .with_column(col("changed_at").cast(crate::calendar::instant_dtype()));
+        let out = lifespans(history).collect().unwrap();
+        assert_eq!(instants(&out, "first_change"), [Some(10)]);
+        assert_eq!(instants(&out, "last_change"), [Some(30)]);
+        assert_eq!(
+            out.column("last_kind").unwrap().str().unwrap().get(0),
+            Some("won")
+        );
+        assert_eq!(
+            out.column("last_close").unwrap().i32().unwrap().get(0),
+            Some(300)
+        );
+    }
+}
