@@ -1,8 +1,10 @@
 //! The state of an opportunity at an instant (SPEC §2): its latest history
 //! row with `changed_at ≤ t`. Opportunities without valid history rows get
-//! synthetic history from their current row. Every mart that looks at the
-//! past (pipeline at a quarter's end, forecasts at a snapshot) reads states
-//! through `state_at`, one as-of join for any number of instants.
+//! synthetic history from their current row. A mart that looks at the past
+//! reads states either through `state_at` (the pipeline at a quarter's end:
+//! one as-of join for any number of instants) or, when only rows closing in
+//! a known quarter count (forecasts at a snapshot), by `next_change`: a row
+//! is the state from its `changed_at` up to its next row.
 
 use polars::prelude::*;
 
@@ -78,6 +80,18 @@ pub fn history_with_synthetic(
     concat([real, synthetic], UnionArgs::default()).expect("same schema")
 }
 
+/// A history row's values under the names of a state: `state_stage`,
+/// `state_amount`, `state_close_date`, `state_kind`, `state_probability`.
+pub fn state_columns() -> [Expr; 5] {
+    [
+        col("stage").alias("state_stage"),
+        col("amount").alias("state_amount"),
+        col("close_date").alias("state_close_date"),
+        col("kind").alias("state_kind"),
+        col("probability").alias("state_probability"),
+    ]
+}
+
 /// For each row of `at` (with `opportunity_id` and the column `instant`),
 /// the opportunity's state at that instant: `state_stage`, `state_amount`,
 /// `state_close_date`, `state_kind`, `state_probability` of its latest
@@ -85,15 +99,12 @@ pub fn history_with_synthetic(
 /// `history` is `Models::history` (with stage kinds joined on).
 pub fn state_at(history: LazyFrame, at: LazyFrame) -> LazyFrame {
     let right = history
-        .select([
-            col("opportunity_id"),
-            col("changed_at"),
-            col("stage").alias("state_stage"),
-            col("amount").alias("state_amount"),
-            col("close_date").alias("state_close_date"),
-            col("kind").alias("state_kind"),
-            col("probability").alias("state_probability"),
-        ])
+        .select(
+            [col("opportunity_id"), col("changed_at")]
+                .into_iter()
+                .chain(state_columns())
+                .collect::<Vec<_>>(),
+        )
         .sort(["changed_at"], Default::default());
     crate::frames::join_latest_at_or_before(
         at.sort(["instant"], Default::default()),

@@ -10,6 +10,7 @@ use polars::prelude::*;
 
 use super::{cycle_age, stage_weighted};
 use crate::domain::StageKind;
+use crate::intermediate::opportunity_state::state_columns;
 use crate::intermediate::rollup::{count_where, in_scopes, sum_where, ALL_SCOPES};
 use crate::intermediate::Models;
 
@@ -76,16 +77,17 @@ fn states_at_snapshots(models: &Models, snaps: LazyFrame) -> LazyFrame {
     // A history row is the state at every instant from its changed_at up
     // to its next_change: an equi-join on the quarter and that filter give
     // each (deal, snapshot) its state, the same row an as-of join would.
-    let states = models.history.clone().select([
-        col("opportunity_id"),
-        col("changed_at"),
-        col("next_change"),
-        col("amount").alias("state_amount"),
-        col("close_date").alias("state_close_date"),
-        col("kind").alias("state_kind"),
-        col("probability").alias("state_probability"),
-        models.quarter_of(col("close_date")).alias("quarter_idx"),
-    ]);
+    let states = models.history.clone().select(
+        [
+            col("opportunity_id"),
+            col("changed_at"),
+            col("next_change"),
+            models.quarter_of(col("close_date")).alias("quarter_idx"),
+        ]
+        .into_iter()
+        .chain(state_columns())
+        .collect::<Vec<_>>(),
+    );
     let current = col("changed_at").lt_eq(col("instant")).and(
         col("next_change")
             .is_null()
