@@ -671,7 +671,7 @@ pub fn check(
 }
 
 /// A mapped table read: the contract columns as text with `source_file`
-/// and `source_row`, as `read::read_table` makes of contract-shaped files,
+/// and `source_row` (`read::read_table` gives contract-shaped files a file index instead),
 /// and the rows `skip_deleted` and `filter` dropped.
 pub fn read_mapped(
     storage: &Storage,

@@ -1,8 +1,9 @@
 //! Reading one input table: every `*.csv` and `*.parquet` under
 //! `<source>/<table>/`, recursively, in path order (SPEC §1, §7 "Files").
 //!
-//! Each file becomes a frame of the table's contract columns, plus
-//! `source_file` and `source_row`. A value arrives in one of two forms:
+//! Each file becomes a frame of the table's contract columns, plus the
+//! index of its file (`FILE_INDEX`; a row's `source_row` is found from its
+//! place in the table, for rejected rows only). A value arrives in one of two forms:
 //! - as text (every CSV value, and Parquet columns whose type is not the
 //!   contract's): the column under its own name, which staging parses with
 //!   one set of parsers, and which the quarantine keeps as it was;
@@ -29,12 +30,21 @@ use crate::storage::{fingerprint, Fingerprint, Storage};
 pub struct RawTable {
     /// Contract columns as text (String), the typed columns of the
     /// non-text ones (`typed_name`), then where each row came from: either
-    /// `FILE_INDEX` (into `sources`) or `source_file` (a mapping's rows),
-    /// and `source_row`.
+    /// `FILE_INDEX` (into `sources`), or `source_file` and `source_row` (a
+    /// mapping's rows, which a filter may have thinned).
     pub frame: DataFrame,
-    /// The files' names as the quarantine shows them, by `FILE_INDEX`.
-    pub sources: Vec<String>,
+    /// The files, by `FILE_INDEX`.
+    pub sources: Vec<SourceFile>,
     pub files: Vec<Fingerprint>,
+}
+
+/// A file of a table as read: its name as the quarantine shows it, and
+/// the table row (`_row`, counted from 0 over the files in path order) of
+/// its first row, from which a rejected row's `source_row` is found.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub name: String,
+    pub first_row: i64,
 }
 
 /// The column with the index of a row's file in `RawTable::sources`: a
@@ -62,8 +72,9 @@ pub fn read_table(
     }
     let paths: Vec<String> = listed.iter().map(|(p, _)| p.clone()).collect();
     let contents = storage.get_many(&paths)?;
-    let mut frame = empty_frame(spec);
+    let mut parts = Vec::with_capacity(paths.len());
     let mut sources = Vec::with_capacity(paths.len());
+    let mut first_row = 0;
     for (i, (path, bytes)) in paths.iter().zip(contents).enumerate() {
         let shown = storage.display(path);
         let (cols, height) = if path.to_ascii_lowercase().ends_with(".csv") {
@@ -71,15 +82,42 @@ pub fn read_table(
         } else {
             read_parquet(&shown, spec, bytes)?
         };
-        frame.vstack_mut(&with_file_index(i, cols, height)?)?;
-        sources.push(shown);
+        parts.push(with_file_index(i, cols, height)?);
+        sources.push(SourceFile {
+            name: shown,
+            first_row,
+        });
+        first_row += height as i64;
     }
-    frame.rechunk_mut_par();
     Ok(RawTable {
-        frame,
+        frame: stacked(spec, parts)?,
         sources,
         files: listed.iter().map(|(p, m)| fingerprint(p, m)).collect(),
     })
+}
+
+/// The files' frames one under the other, in one chunk. Column by column,
+/// each file's copy dropped once stacked: the table is held once, plus one
+/// column, not twice.
+fn stacked(spec: &TableSpec, parts: Vec<DataFrame>) -> Result<DataFrame> {
+    if parts.is_empty() {
+        return Ok(empty_frame(spec));
+    }
+    let height: usize = parts.iter().map(DataFrame::height).sum();
+    let mut parts: Vec<Vec<Column>> = parts.into_iter().map(DataFrame::into_columns).collect();
+    let width = parts[0].len();
+    let mut columns = Vec::with_capacity(width);
+    for j in 0..width {
+        let mut pieces = parts
+            .iter_mut()
+            .map(|p| std::mem::replace(&mut p[j], Column::new_empty("".into(), &DataType::Null)));
+        let mut series = pieces.next().expect("a file").take_materialized_series();
+        for piece in pieces {
+            series.append_owned(piece.take_materialized_series())?;
+        }
+        columns.push(series.rechunk().into_column());
+    }
+    Ok(DataFrame::new(height, columns)?)
 }
 
 /// The column that holds a contract column's typed values.
@@ -100,7 +138,6 @@ fn empty_frame(spec: &TableSpec) -> DataFrame {
             .map(|c| Column::new_empty(typed_name(c.name).into(), &c.ty.dtype())),
     );
     cols.push(Column::new_empty(FILE_INDEX.into(), &DataType::Int32));
-    cols.push(Column::new_empty("source_row".into(), &DataType::Int64));
     DataFrame::new_infer_height(cols).expect("empty columns")
 }
 
@@ -135,17 +172,12 @@ fn locate_columns(file: &str, spec: &TableSpec, header: &[String]) -> Result<Vec
         .collect()
 }
 
-/// A file's columns (`read_csv`, `read_parquet`) with `FILE_INDEX` and
-/// `source_row`.
+/// A file's columns (`read_csv`, `read_parquet`) with `FILE_INDEX`.
 fn with_file_index(index: usize, mut cols: Vec<Column>, height: usize) -> Result<DataFrame> {
     cols.push(Column::new_scalar(
         FILE_INDEX.into(),
         Scalar::new(DataType::Int32, AnyValue::Int32(index as i32)),
         height,
-    ));
-    cols.push(Column::new(
-        "source_row".into(),
-        (1..=height as i64).collect::<Vec<_>>(),
     ));
     Ok(DataFrame::new(height, cols)?)
 }

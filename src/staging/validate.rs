@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::currency;
 use crate::error::Result;
 use crate::staging::parse::{self, ValueType};
-use crate::staging::read::{typed_as_text, typed_name, FILE_INDEX};
+use crate::staging::read::{typed_as_text, typed_name, SourceFile, FILE_INDEX};
 use crate::staging::{fx_rates, ColumnSpec, Staged, TableSpec};
 
 /// Reject reasons in the order in which they are tried (SPEC §7).
@@ -182,7 +182,7 @@ pub struct Validated {
 pub fn validate(
     spec: &TableSpec,
     raw: DataFrame,
-    sources: &[String],
+    sources: &[SourceFile],
     rules: Rules,
     parents: &Staged,
 ) -> Result<Validated> {
@@ -548,7 +548,7 @@ fn with_reference(lf: LazyFrame, r: Reference, parents: &Staged, i: usize) -> La
 fn split(
     spec: &TableSpec,
     checked: DataFrame,
-    sources: &[String],
+    sources: &[SourceFile],
     rows_read: usize,
     has_fx: bool,
 ) -> Result<Validated> {
@@ -584,13 +584,21 @@ fn split(
         .lazy()
         .filter(col(REASON_CODE).is_not_null().and(kept()));
     if rejected.collect_schema()?.contains(FILE_INDEX) {
-        let names = df!(
+        // The file's name, and the row's place in it (from 1) from its
+        // place in the table: made for rejected rows only.
+        let files = df!(
             FILE_INDEX => (0..sources.len() as i32).collect::<Vec<_>>(),
-            "source_file" => sources,
+            "source_file" => sources.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+            "_first_row" => sources.iter().map(|s| s.first_row).collect::<Vec<_>>(),
         )?;
         let mut args = JoinArgs::new(JoinType::Left);
         args.maintain_order = MaintainOrderJoin::Left;
-        rejected = rejected.join(names.lazy(), [col(FILE_INDEX)], [col(FILE_INDEX)], args);
+        rejected = rejected
+            .join(files.lazy(), [col(FILE_INDEX)], [col(FILE_INDEX)], args)
+            .with_column(
+                (col("_row").cast(DataType::Int64) - col("_first_row") + lit(1i64))
+                    .alias("source_row"),
+            );
     }
     let rejected = rejected.select(rejected_cols).collect()?;
     let stats = TableStats {
