@@ -1,7 +1,7 @@
 //! Where a run's time goes, mart by mart: stages the data, prints each
 //! staged table's size by column, then polars' profile of the heaviest mart
 //! plans (the slowest nodes first). `EXPLAIN=<mart>` also prints that
-//! mart's optimized plan.
+//! mart's optimized plan; `ALL=1` prints every node, not the slowest 12.
 //!
 //!   cargo run --release --example profile_marts -- pipelines/bench.toml DATA AS_OF
 
@@ -33,7 +33,7 @@ fn show(name: &str, lf: LazyFrame) -> DataFrame {
             ["us"],
             SortMultipleOptions::default().with_order_descending(true),
         )
-        .limit(12)
+        .limit(if std::env::var("ALL").is_ok() { 60 } else { 12 })
         .collect()
         .unwrap();
     let names = top.column("node").unwrap().str().unwrap().clone();
@@ -82,7 +82,15 @@ fn main() -> salesops::Result<()> {
     );
     show(
         "forecasts",
-        marts::forecasts::build(&models, &config, performance.lazy())?,
+        marts::forecasts::build(&models, &config, performance.clone().lazy())?,
+    );
+    show(
+        "pipeline_movement",
+        marts::pipeline_movement::build(&models, performance.clone().lazy()),
+    );
+    show(
+        "stage_conversion",
+        marts::stage_conversion::build(&models, &config, performance.lazy()),
     );
     show("lead_scores", marts::lead_scores::build(&models, &config)?);
     Ok(())

@@ -409,9 +409,13 @@ impl Deal {
         }
     }
 
-    /// The history (a walk through the open stages, a slip now and then,
-    /// none for one deal in ten) and the current row. Returns the close
-    /// date the walk ended on (the current row's).
+    /// The history (a walk through the open stages, none for one deal in
+    /// ten) and the current row. Returns the close date the walk ended on
+    /// (the current row's). On the way, as CRM histories go and as §4.9 and
+    /// §4.10 read them: a stage skipped now and then; close dates that slip
+    /// out, come back or are pulled in from a later quarter; a close date
+    /// left in the past on an open deal; amounts that change; and now and
+    /// then a deal closed with its close date set back (M2).
     fn write(
         &self,
         rng: &mut StdRng,
@@ -428,11 +432,27 @@ impl Deal {
             self.created.and_hms_opt(9, 0, 0).unwrap() + Duration::minutes(rng.gen_range(0..480));
         let steps = rng.gen_range(3..6);
         let closed = close <= end;
-        for (k, stage) in OPEN_STAGES.iter().take(steps).enumerate() {
+        let mut stages: Vec<&str> = OPEN_STAGES.iter().take(steps).copied().collect();
+        if rng.gen_bool(0.1) {
+            stages.remove(rng.gen_range(1..stages.len() - 1));
+        }
+        for (k, stage) in stages.iter().enumerate() {
             if k > 0 {
                 t += Duration::days((self.cycle / (steps as i64 + 1)).max(1));
-                if rng.gen_bool(0.15) {
-                    close += Duration::days(rng.gen_range(10..45));
+                let today = t.date();
+                match rng.gen_range(0..100) {
+                    // Slips out.
+                    0..=14 => close += Duration::days(rng.gen_range(10..45)),
+                    // Comes back, or is pulled in.
+                    15..=21 => {
+                        close = (close - Duration::days(rng.gen_range(15..60)))
+                            .max(today + Duration::days(1))
+                    }
+                    // Left in the past while the deal stays open.
+                    22..=25 => {
+                        close = (today - Duration::days(rng.gen_range(5..30))).max(self.created)
+                    }
+                    _ => {}
                 }
                 if rng.gen_bool(0.2) {
                     amount = (amount * rng.gen_range(0.8..1.2) / 10.0).round() * 10.0;
@@ -445,16 +465,20 @@ impl Deal {
         let final_stage = if close <= end && closed {
             let won = rng.gen_bool(r.skill(close));
             let stage = if won { "Closed Won" } else { "Closed Lost" };
+            let closing = close
+                .and_hms_opt(16, 0, 0)
+                .unwrap()
+                .max(t + Duration::minutes(1));
+            // Now and then closed with the close date set back.
+            if rng.gen_bool(0.03) {
+                close = (close - Duration::days(rng.gen_range(20..80))).max(self.created);
+            }
             if with_history {
-                let closing = close
-                    .and_hms_opt(16, 0, 0)
-                    .unwrap()
-                    .max(t + Duration::minutes(1));
                 hist_t.push(vec![s(id), s(ts(closing)), s(stage), s(amount), s(close)]);
             }
             stage
         } else {
-            OPEN_STAGES[steps - 1]
+            stages[stages.len() - 1]
         };
         let deal_types = &staging::opportunities::DEAL_TYPES;
         opp_t.push(vec![

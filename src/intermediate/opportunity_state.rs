@@ -116,6 +116,56 @@ pub fn state_at(history: LazyFrame, at: LazyFrame) -> LazyFrame {
     .select([all().exclude_cols(["changed_at"]).as_expr()])
 }
 
+/// True on the history row that is the opportunity's state at `instant`:
+/// the row from its `changed_at` up to, not including, its `next_change`.
+pub fn is_state_at(instant: Expr) -> Expr {
+    col("changed_at").lt_eq(instant.clone()).and(
+        col("next_change")
+            .is_null()
+            .or(instant.lt(col("next_change"))),
+    )
+}
+
+/// For each row of `at` (with `quarter_idx` and `instant`), the states at
+/// `instant` of the opportunities whose state then has its close date in
+/// that quarter, as `state_columns` with `opportunity_id`, `changed_at` and
+/// `next_change`. With `also_at`, an earlier instant of `at`'s rows, the
+/// states at that instant are kept too (tell them apart by `is_state_at`).
+/// The rows of a quarter meet only the history rows closing in it (an
+/// equi-join, then the filter): no opportunity × instant product.
+/// `history` is `Models::history`, `close_quarter` the quarter_idx of
+/// `close_date`.
+pub fn states_closing_in(
+    history: LazyFrame,
+    close_quarter: Expr,
+    at: LazyFrame,
+    also_at: Option<Expr>,
+) -> LazyFrame {
+    let wanted = match also_at {
+        Some(earlier) => is_state_at(col("instant")).or(is_state_at(earlier)),
+        None => is_state_at(col("instant")),
+    };
+    history
+        .select(
+            [
+                col("opportunity_id"),
+                col("changed_at"),
+                col("next_change"),
+                close_quarter.alias("quarter_idx"),
+            ]
+            .into_iter()
+            .chain(state_columns())
+            .collect::<Vec<_>>(),
+        )
+        .join(
+            at,
+            [col("quarter_idx")],
+            [col("quarter_idx")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(wanted)
+}
+
 /// Per opportunity, what bounds its states (to drop instants whose state
 /// cannot matter before the as-of join): `first_change` and `last_change`
 /// (the instants of its first and last history rows), and the `last_kind`

@@ -55,6 +55,18 @@ pub fn in_scopes(lf: LazyFrame, scopes: &[Scope]) -> LazyFrame {
         .with_column(scope_id.alias("scope_id"))
 }
 
+/// The scope_ids of each quarter (SPEC §4.4): the reps and teams with a
+/// §4.1 row in it, and `all`, for `scopes`; `scope`, `scope_id`,
+/// `quarter_idx`. `performance` is the §4.1 frame.
+pub fn quarter_scope_ids(performance: LazyFrame, scopes: &[Scope]) -> LazyFrame {
+    in_scopes(
+        performance.select([col("rep_id"), col("team"), col("quarter_idx")]),
+        scopes,
+    )
+    .select([col("scope"), col("scope_id"), col("quarter_idx")])
+    .unique(None, UniqueKeepStrategy::Any)
+}
+
 /// Every scope, and the ones without the single rep.
 pub const ALL_SCOPES: [Scope; 3] = [Scope::Rep, Scope::Team, Scope::Company];
 pub const GROUP_SCOPES: [Scope; 2] = [Scope::Team, Scope::Company];

@@ -67,8 +67,10 @@ pub mod forecast_accuracy;
 pub mod forecast_accuracy_summary;
 pub mod forecasts;
 pub mod lead_scores;
+pub mod pipeline_movement;
 pub mod rep_quarter_performance;
 pub mod rep_quarter_trends;
+pub mod stage_conversion;
 pub mod team_quarter_kpis;
 
 use polars::prelude::*;
@@ -86,7 +88,7 @@ pub struct MartSpec {
 
 /// Every mart of SPEC §4, in publishing order: the one list the pipeline,
 /// the manifest and the tests use.
-pub const MARTS: [MartSpec; 8] = [
+pub const MARTS: [MartSpec; 10] = [
     rep_quarter_performance::SPEC,
     rep_quarter_trends::SPEC,
     team_quarter_kpis::SPEC,
@@ -95,6 +97,8 @@ pub const MARTS: [MartSpec; 8] = [
     forecast_accuracy_summary::SPEC,
     lead_scores::SPEC,
     commissions_monthly::SPEC,
+    pipeline_movement::SPEC,
+    stage_conversion::SPEC,
 ];
 
 /// A mart, computed and checked, ready to publish.
@@ -188,6 +192,7 @@ pub fn build_all(models: &Models, config: &Config) -> Result<Vec<Mart>> {
     });
     let mut marts = chain?;
     marts.extend(independent?);
+    marts.sort_by_key(|m| MARTS.iter().position(|s| s.name == m.spec.name));
     debug_assert!(marts
         .iter()
         .map(|m| m.spec.name)
@@ -196,9 +201,11 @@ pub fn build_all(models: &Models, config: &Config) -> Result<Vec<Mart>> {
 }
 
 /// Performance, then the marts built from it: trends, team KPIs,
-/// forecasts, their accuracy and its summary.
+/// forecasts, their accuracy and its summary, pipeline movement (its
+/// identity checked here, before anything is published) and stage
+/// conversion.
 fn performance_and_forecasts(models: &Models, config: &Config) -> Result<Vec<Mart>> {
-    let mut marts = Vec::with_capacity(6);
+    let mut marts = Vec::with_capacity(8);
     let mut add = |spec: MartSpec, lf: LazyFrame| -> Result<DataFrame> {
         let (full, mart) = build(spec, lf)?;
         marts.push(mart);
@@ -218,7 +225,7 @@ fn performance_and_forecasts(models: &Models, config: &Config) -> Result<Vec<Mar
     )?;
     let forecast_rows = add(
         forecasts::SPEC,
-        forecasts::build(models, config, performance.lazy())?,
+        forecasts::build(models, config, performance.clone().lazy())?,
     )?;
     let accuracy = add(
         forecast_accuracy::SPEC,
@@ -227,6 +234,15 @@ fn performance_and_forecasts(models: &Models, config: &Config) -> Result<Vec<Mar
     add(
         forecast_accuracy_summary::SPEC,
         forecast_accuracy_summary::build(accuracy.lazy())?,
+    )?;
+    let movement = add(
+        pipeline_movement::SPEC,
+        pipeline_movement::build(models, performance.clone().lazy()),
+    )?;
+    pipeline_movement::check_identity(&movement)?;
+    add(
+        stage_conversion::SPEC,
+        stage_conversion::build(models, config, performance.lazy()),
     )?;
     Ok(marts)
 }

@@ -11,6 +11,7 @@ mod invariants;
 mod leads_and_commissions;
 mod mapping;
 mod messages;
+mod movement;
 mod overlap;
 mod presets;
 mod publishing;

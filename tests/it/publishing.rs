@@ -186,8 +186,10 @@ fn manifest_lists_every_file_and_retention_keeps_the_newest_runs() {
             "forecast_accuracy_summary",
             "forecasts",
             "lead_scores",
+            "pipeline_movement",
             "rep_quarter_performance",
             "rep_quarter_trends",
+            "stage_conversion",
             "team_quarter_kpis"
         ]
     );

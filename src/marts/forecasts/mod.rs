@@ -26,7 +26,7 @@ use polars::prelude::*;
 use super::MartSpec;
 use crate::config::Config;
 use crate::domain::{ForecastMethod, Scope};
-use crate::intermediate::rollup::{in_scopes, ALL_SCOPES};
+use crate::intermediate::rollup::{quarter_scope_ids, ALL_SCOPES};
 use crate::intermediate::Models;
 
 pub use historical_growth::growth_forecast;
@@ -47,12 +47,7 @@ pub fn build(models: &Models, config: &Config, performance: LazyFrame) -> Polars
     let (growth, new_rep_months) = historical_growth::growth_inputs(models, config, snaps.clone());
 
     // The rows: each quarter's scope_ids (from §4.1) × its snapshots.
-    let scope_ids = in_scopes(
-        performance.select([col("rep_id"), col("team"), col("quarter_idx")]),
-        &ALL_SCOPES,
-    )
-    .select([col("scope"), col("scope_id"), col("quarter_idx")])
-    .unique(None, UniqueKeepStrategy::Any);
+    let scope_ids = quarter_scope_ids(performance, &ALL_SCOPES);
     let snapshot_keys = [
         col("scope"),
         col("scope_id"),

@@ -10,7 +10,7 @@ use polars::prelude::*;
 
 use super::{cycle_age, stage_weighted};
 use crate::domain::StageKind;
-use crate::intermediate::opportunity_state::state_columns;
+use crate::intermediate::opportunity_state::states_closing_in;
 use crate::intermediate::rollup::{count_where, in_scopes, sum_where, ALL_SCOPES};
 use crate::intermediate::Models;
 
@@ -74,47 +74,26 @@ pub fn at_snapshots(models: &Models, snaps: LazyFrame, typical_cycles: LazyFrame
 /// snapshot's quarter and instant: the only snapshots where a state counts
 /// (won in the quarter, or open closing in it, SPEC §4.4).
 fn states_at_snapshots(models: &Models, snaps: LazyFrame) -> LazyFrame {
-    // A history row is the state at every instant from its changed_at up
-    // to its next_change: an equi-join on the quarter and that filter give
-    // each (deal, snapshot) its state, the same row an as-of join would.
-    let states = models.history.clone().select(
-        [
+    states_closing_in(
+        models.history.clone(),
+        models.quarter_of(col("close_date")),
+        snaps.select([
+            col("quarter_idx"),
+            col("quarter_start"),
+            col("quarter_end"),
+            col("snapshot_date"),
+            col("instant"),
+        ]),
+        None,
+    )
+    .join(
+        models.opportunities.clone().select([
             col("opportunity_id"),
-            col("changed_at"),
-            col("next_change"),
-            models.quarter_of(col("close_date")).alias("quarter_idx"),
-        ]
-        .into_iter()
-        .chain(state_columns())
-        .collect::<Vec<_>>(),
-    );
-    let current = col("changed_at").lt_eq(col("instant")).and(
-        col("next_change")
-            .is_null()
-            .or(col("instant").lt(col("next_change"))),
-    );
-    states
-        .join(
-            snaps.select([
-                col("quarter_idx"),
-                col("quarter_start"),
-                col("quarter_end"),
-                col("snapshot_date"),
-                col("instant"),
-            ]),
-            [col("quarter_idx")],
-            [col("quarter_idx")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .filter(current)
-        .join(
-            models.opportunities.clone().select([
-                col("opportunity_id"),
-                col("rep_id"),
-                col("created_date"),
-            ]),
-            [col("opportunity_id")],
-            [col("opportunity_id")],
-            JoinArgs::new(JoinType::Inner),
-        )
+            col("rep_id"),
+            col("created_date"),
+        ]),
+        [col("opportunity_id")],
+        [col("opportunity_id")],
+        JoinArgs::new(JoinType::Inner),
+    )
 }
