@@ -174,7 +174,8 @@ fn build(spec: MartSpec, lf: LazyFrame) -> Result<(DataFrame, Mart)> {
 /// Builds and checks every mart, in `MARTS` order. A mart that others read
 /// (performance, trends, forecasts, accuracy) is collected once and its
 /// frame handed on; the lead and commission marts read none of them and are
-/// built on a thread of their own beside that chain.
+/// built on a thread of their own beside that chain, and pipeline movement
+/// and stage conversion on another once performance is built.
 pub fn build_all(models: &Models, config: &Config) -> Result<Vec<Mart>> {
     let (chain, independent) = std::thread::scope(|s| {
         let independent = s.spawn(|| -> Result<Vec<Mart>> {
@@ -201,20 +202,50 @@ pub fn build_all(models: &Models, config: &Config) -> Result<Vec<Mart>> {
 }
 
 /// Performance, then the marts built from it: trends, team KPIs,
-/// forecasts, their accuracy and its summary, pipeline movement (its
-/// identity checked here, before anything is published) and stage
-/// conversion.
+/// forecasts, their accuracy and its summary; beside them, on a thread of
+/// their own, pipeline movement (its identity checked here, before anything
+/// is published) and stage conversion, which read performance only for
+/// their rows' scope_ids.
 fn performance_and_forecasts(models: &Models, config: &Config) -> Result<Vec<Mart>> {
-    let mut marts = Vec::with_capacity(8);
+    let (performance_full, performance) = build(
+        rep_quarter_performance::SPEC,
+        rep_quarter_performance::build(models, config),
+    )?;
+    let performance_full = &performance_full;
+    let (pipeline, forecasting) = std::thread::scope(|s| {
+        let pipeline = s.spawn(|| -> Result<Vec<Mart>> {
+            let (movement, movement_mart) = build(
+                pipeline_movement::SPEC,
+                pipeline_movement::build(models, performance_full.clone().lazy()),
+            )?;
+            pipeline_movement::check_identity(&movement)?;
+            let (_, conversion) = build(
+                stage_conversion::SPEC,
+                stage_conversion::build(models, config, performance_full.clone().lazy()),
+            )?;
+            Ok(vec![movement_mart, conversion])
+        });
+        let forecasting = forecasting(models, config, performance_full);
+        (
+            pipeline.join().expect("a mart thread panicked"),
+            forecasting,
+        )
+    });
+    let mut marts = vec![performance];
+    marts.extend(forecasting?);
+    marts.extend(pipeline?);
+    Ok(marts)
+}
+
+/// Trends, team KPIs, forecasts, their accuracy and its summary, from the
+/// performance frame.
+fn forecasting(models: &Models, config: &Config, performance: &DataFrame) -> Result<Vec<Mart>> {
+    let mut marts = Vec::with_capacity(5);
     let mut add = |spec: MartSpec, lf: LazyFrame| -> Result<DataFrame> {
         let (full, mart) = build(spec, lf)?;
         marts.push(mart);
         Ok(full)
     };
-    let performance = add(
-        rep_quarter_performance::SPEC,
-        rep_quarter_performance::build(models, config),
-    )?;
     let trends = add(
         rep_quarter_trends::SPEC,
         rep_quarter_trends::build(performance.clone().lazy(), config)?,
@@ -234,15 +265,6 @@ fn performance_and_forecasts(models: &Models, config: &Config) -> Result<Vec<Mar
     add(
         forecast_accuracy_summary::SPEC,
         forecast_accuracy_summary::build(accuracy.lazy())?,
-    )?;
-    let movement = add(
-        pipeline_movement::SPEC,
-        pipeline_movement::build(models, performance.clone().lazy()),
-    )?;
-    pipeline_movement::check_identity(&movement)?;
-    add(
-        stage_conversion::SPEC,
-        stage_conversion::build(models, config, performance.lazy()),
     )?;
     Ok(marts)
 }
