@@ -16,6 +16,12 @@ use crate::domain::StageKind;
 use crate::error::Result;
 use crate::staging::{self, Staged, TableSpec};
 
+/// The column with an opportunity's number (its row in
+/// `Models::opportunities`), on the opportunities and their history: a
+/// number to join and group by where an opportunity_id would be hashed as
+/// text.
+pub const DEAL: &str = "deal";
+
 pub struct Models {
     pub calendar: FiscalCalendar,
     pub as_of: AsOf,
@@ -24,11 +30,12 @@ pub struct Models {
     pub reps: LazyFrame,
     pub quotas: LazyFrame,
     /// Created on or before the as_of date; `amount` in reporting currency;
-    /// with `kind` and `probability` of the current stage.
+    /// with `kind` and `probability` of the current stage, and `DEAL`.
     pub opportunities: LazyFrame,
     /// Real and synthetic history of those opportunities, `changed_at ≤ as_of`,
-    /// `amount` in reporting currency, sorted by opportunity and instant,
-    /// with `next_change` (`opportunity_state::with_next_change`).
+    /// `amount` in reporting currency, with `DEAL`, sorted by opportunity and instant,
+    /// with `next_change` (`opportunity_state::with_next_change`) and the
+    /// quarter_idx of the row's close date (`opportunity_state::CLOSE_QUARTER`).
     pub history: LazyFrame,
     /// `opportunity_state::lifespans` of that history.
     pub lifespans: LazyFrame,
@@ -91,6 +98,7 @@ impl Models {
                 [col("stage")],
                 JoinArgs::new(JoinType::Left),
             )
+            .with_row_index(DEAL, None)
             .cache();
         let (history, synthesized) = history(staged, &opportunities, kinds, config);
         let activities = staged
@@ -107,6 +115,11 @@ impl Models {
             history
                 .filter(col("changed_at").lt_eq(t.clone()))
                 .sort(["opportunity_id", "changed_at"], Default::default()),
+        )
+        .with_column(
+            calendar
+                .quarter_index_expr(col("close_date"))
+                .alias(opportunity_state::CLOSE_QUARTER),
         )
         .cache();
         // Collected here, once, in one pass: the opportunities, their history
@@ -191,13 +204,16 @@ fn history(
     kinds: LazyFrame,
     config: &Config,
 ) -> (LazyFrame, LazyFrame) {
+    // The rows of these opportunities, with their `deal` number.
     let history_rows = staged
         .valid(&staging::opportunity_history::SPEC)
         .join(
-            opportunities.clone().select([col("opportunity_id")]),
+            opportunities
+                .clone()
+                .select([col("opportunity_id"), col(DEAL)]),
             [col("opportunity_id")],
             [col("opportunity_id")],
-            JoinArgs::new(JoinType::Semi),
+            JoinArgs::new(JoinType::Inner),
         )
         .cache();
     let synthesized = opportunities
@@ -212,6 +228,7 @@ fn history(
     let history = opportunity_state::history_with_synthetic(
         opportunities.clone().select([
             col("opportunity_id"),
+            col(DEAL),
             col("created_date"),
             col("close_date"),
             col("stage"),

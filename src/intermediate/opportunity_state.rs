@@ -10,9 +10,10 @@ use polars::prelude::*;
 
 use crate::calendar::midnight;
 use crate::domain::StageKind;
+use crate::intermediate::DEAL;
 
-/// History rows: `opportunity_id`, `changed_at`, `stage`, `amount` (reporting
-/// currency), `close_date`. `opportunities` has the current rows with
+/// History rows: `opportunity_id`, `DEAL`, `changed_at`, `stage`, `amount`
+/// (reporting currency), `close_date`. `opportunities` has the current rows with
 /// `amount` already converted; `history` the staged rows with `fx_rate`.
 /// Synthetic rows (SPEC §2, §7): when open, one row at `created_date 00:00`
 /// with the current values; when closed, that row with `first_open_stage`
@@ -26,6 +27,7 @@ pub fn history_with_synthetic(
 ) -> LazyFrame {
     let real = history.select([
         col("opportunity_id"),
+        col(DEAL),
         col("changed_at"),
         col("stage"),
         crate::currency::to_reporting(col("amount"), col("fx_rate")).alias("amount"),
@@ -49,6 +51,7 @@ pub fn history_with_synthetic(
     let is_closed = StageKind::Open.matches(col("kind")).not();
     let opening = without_history.clone().select([
         col("opportunity_id"),
+        col(DEAL),
         midnight(col("created_date")).alias("changed_at"),
         when(is_closed.clone())
             .then(lit(first_open_stage))
@@ -60,6 +63,7 @@ pub fn history_with_synthetic(
     ]);
     let closing = without_history.filter(is_closed).select([
         col("opportunity_id"),
+        col(DEAL),
         midnight(col("close_date")).alias("changed_at"),
         col("stage"),
         col("amount"),
@@ -116,6 +120,10 @@ pub fn state_at(history: LazyFrame, at: LazyFrame) -> LazyFrame {
     .select([all().exclude_cols(["changed_at"]).as_expr()])
 }
 
+/// The column of `Models::history` with the quarter_idx of the row's close
+/// date: the quarter in which the state counts as closing.
+pub const CLOSE_QUARTER: &str = "close_quarter";
+
 /// True on the history row that is the opportunity's state at `instant`:
 /// the row from its `changed_at` up to, not including, its `next_change`.
 pub fn is_state_at(instant: Expr) -> Expr {
@@ -128,19 +136,13 @@ pub fn is_state_at(instant: Expr) -> Expr {
 
 /// For each row of `at` (with `quarter_idx` and `instant`), the states at
 /// `instant` of the opportunities whose state then has its close date in
-/// that quarter, as `state_columns` with `opportunity_id`, `changed_at` and
-/// `next_change`. With `also_at`, an earlier instant of `at`'s rows, the
+/// that quarter, as `state_columns` with `opportunity_id`, `DEAL`,
+/// `changed_at` and `next_change`. With `also_at`, an earlier instant of `at`'s rows, the
 /// states at that instant are kept too (tell them apart by `is_state_at`).
 /// The rows of a quarter meet only the history rows closing in it (an
 /// equi-join, then the filter): no opportunity × instant product.
-/// `history` is `Models::history`, `close_quarter` the quarter_idx of
-/// `close_date`.
-pub fn states_closing_in(
-    history: LazyFrame,
-    close_quarter: Expr,
-    at: LazyFrame,
-    also_at: Option<Expr>,
-) -> LazyFrame {
+/// `history` is `Models::history`.
+pub fn states_closing_in(history: LazyFrame, at: LazyFrame, also_at: Option<Expr>) -> LazyFrame {
     let wanted = match also_at {
         Some(earlier) => is_state_at(col("instant")).or(is_state_at(earlier)),
         None => is_state_at(col("instant")),
@@ -149,9 +151,10 @@ pub fn states_closing_in(
         .select(
             [
                 col("opportunity_id"),
+                col(DEAL),
                 col("changed_at"),
                 col("next_change"),
-                close_quarter.alias("quarter_idx"),
+                col(CLOSE_QUARTER).alias("quarter_idx"),
             ]
             .into_iter()
             .chain(state_columns())

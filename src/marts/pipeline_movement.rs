@@ -33,7 +33,7 @@ use crate::domain::StageKind;
 use crate::error::{Error, Result};
 use crate::intermediate::opportunity_state::{is_state_at, state_columns, states_closing_in};
 use crate::intermediate::rollup::{in_scopes, quarter_scope_ids, ALL_SCOPES};
-use crate::intermediate::Models;
+use crate::intermediate::{Models, DEAL};
 
 pub const SPEC: MartSpec = MartSpec {
     name: "pipeline_movement",
@@ -143,11 +143,10 @@ fn movements(models: &Models) -> LazyFrame {
     // quarter: in P0 or not, and a0.
     let candidates = states_closing_in(
         models.history.clone(),
-        models.quarter_of(col("close_date")),
         quarters.with_column(col("t1").alias("instant")),
         Some(col("t0")),
     )
-    .group_by([col("opportunity_id"), col("quarter_idx")])
+    .group_by([col(DEAL), col("quarter_idx")])
     .agg([
         open_at_t0.clone().any(true).alias("in_p0"),
         col("state_amount")
@@ -167,18 +166,18 @@ fn movements(models: &Models) -> LazyFrame {
     let moved = candidates
         .join(
             models.history.clone().select(
-                [col("opportunity_id"), col("changed_at"), col("next_change")]
+                [col(DEAL), col("changed_at"), col("next_change")]
                     .into_iter()
                     .chain(state_columns())
                     .collect::<Vec<_>>(),
             ),
-            [col("opportunity_id")],
-            [col("opportunity_id")],
+            [col(DEAL)],
+            [col(DEAL)],
             JoinArgs::new(JoinType::Inner),
         )
         .filter(is_state_at(col("t1")).and(col("in_p0").or(s1_in_q)))
         .select([
-            col("opportunity_id"),
+            col(DEAL),
             col("quarter_idx"),
             col("quarter_start"),
             col("quarter_end"),
@@ -189,13 +188,12 @@ fn movements(models: &Models) -> LazyFrame {
             col("state_close_date").alias("s1_close"),
         ])
         .join(
-            models.opportunities.clone().select([
-                col("opportunity_id"),
-                col("rep_id"),
-                col("created_date"),
-            ]),
-            [col("opportunity_id")],
-            [col("opportunity_id")],
+            models
+                .opportunities
+                .clone()
+                .select([col(DEAL), col("rep_id"), col("created_date")]),
+            [col(DEAL)],
+            [col(DEAL)],
             JoinArgs::new(JoinType::Inner),
         );
     with_paths(moved)

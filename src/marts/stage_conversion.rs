@@ -22,7 +22,7 @@ use super::MartSpec;
 use crate::config::Config;
 use crate::domain::StageKind;
 use crate::intermediate::rollup::{count_where, in_scopes, quarter_scope_ids, ratio, GROUP_SCOPES};
-use crate::intermediate::Models;
+use crate::intermediate::{Models, DEAL};
 
 pub const SPEC: MartSpec = MartSpec {
     name: "stage_conversion",
@@ -137,20 +137,14 @@ pub fn build(models: &Models, config: &Config, performance: LazyFrame) -> LazyFr
 /// in that stage to that of the first later state in another stage (null
 /// when it never entered or never left it).
 fn cohorts(models: &Models, config: &Config, open: &[&str]) -> LazyFrame {
-    let same_deal_before = col("opportunity_id")
-        .shift(lit(1))
-        .eq(col("opportunity_id"))
-        .fill_null(lit(false));
+    let same_deal_before = col(DEAL).shift(lit(1)).eq(col(DEAL)).fill_null(lit(false));
     let same_stage_before = same_deal_before.and(
         col("stage")
             .shift(lit(1))
             .eq(col("stage"))
             .fill_null(lit(false)),
     );
-    let same_deal_after = col("opportunity_id")
-        .shift(lit(-1))
-        .eq(col("opportunity_id"))
-        .fill_null(lit(false));
+    let same_deal_after = col(DEAL).shift(lit(-1)).eq(col(DEAL)).fill_null(lit(false));
     let day = |instant: Expr| instant.cast(DataType::Date).cast(DataType::Int32);
     // Models' history is cut at as_of and sorted by opportunity and instant:
     // a run of rows in one stage ends where the next run, in another stage,
@@ -158,12 +152,7 @@ fn cohorts(models: &Models, config: &Config, open: &[&str]) -> LazyFrame {
     let runs = models
         .history
         .clone()
-        .select([
-            col("opportunity_id"),
-            col("changed_at"),
-            col("stage"),
-            col("kind"),
-        ])
+        .select([col(DEAL), col("changed_at"), col("stage"), col("kind")])
         .filter(same_stage_before.not())
         .with_column(
             when(same_deal_after)
@@ -194,7 +183,7 @@ fn cohorts(models: &Models, config: &Config, open: &[&str]) -> LazyFrame {
         .opportunities
         .clone()
         .select([
-            col("opportunity_id"),
+            col(DEAL),
             col("rep_id"),
             StageKind::Won.matches(col("kind")).alias("won_now"),
             models.quarter_of(col("created_date")).alias("quarter_idx"),
@@ -206,9 +195,9 @@ fn cohorts(models: &Models, config: &Config, open: &[&str]) -> LazyFrame {
             JoinArgs::new(JoinType::Inner),
         )
         .join(
-            runs.group_by([col("opportunity_id")]).agg(per_deal),
-            [col("opportunity_id")],
-            [col("opportunity_id")],
+            runs.group_by([col(DEAL)]).agg(per_deal),
+            [col(DEAL)],
+            [col(DEAL)],
             JoinArgs::new(JoinType::Left),
         )
 }

@@ -76,7 +76,6 @@ pub fn at_snapshots(models: &Models, snaps: LazyFrame, typical_cycles: LazyFrame
 fn states_at_snapshots(models: &Models, snaps: LazyFrame) -> LazyFrame {
     states_closing_in(
         models.history.clone(),
-        models.quarter_of(col("close_date")),
         snaps.select([
             col("quarter_idx"),
             col("quarter_start"),
