@@ -354,13 +354,12 @@ fn collapse_exact_duplicates(spec: &TableSpec, forms: &Forms, lf: LazyFrame) -> 
     let key: Vec<Expr> = spec.key.iter().map(|k| col(*k)).collect();
     // Collected: the few rows that share a key are picked out of it, and the
     // checks that follow read it again (as a plan, it would be parsed twice).
-    let parsed = lf
-        .with_column(col("_row").count().over(key.clone())?.alias("_copies"))
-        .collect()?;
+    let parsed = lf.collect()?;
+    let shares_its_key = shares_its_key(&parsed, spec.key)?;
     let shared = parsed
         .clone()
         .lazy()
-        .filter(col("_copies").gt(lit(1)))
+        .filter(shares_its_key)
         .with_columns(helper_cols)
         .with_column(
             col("_row")
@@ -404,6 +403,41 @@ fn collapse_exact_duplicates(spec: &TableSpec, forms: &Forms, lf: LazyFrame) -> 
     };
     let lf = parsed.lazy().with_column(collapsed.alias(COLLAPSED));
     Ok(lf.with_column(duplicate_key.alias("_duplicate_key")))
+}
+
+/// True on the rows whose key another row has too. A key of one column
+/// that is already in order with no nulls (exports are often written by
+/// id) needs only its neighbours compared; any other is counted by a hash
+/// of every key (a window), which for millions of ids takes far longer.
+fn shares_its_key(parsed: &DataFrame, key: &[&str]) -> Result<Expr> {
+    let counted = || -> Result<Expr> {
+        let key: Vec<Expr> = key.iter().map(|k| col(*k)).collect();
+        Ok(col("_row").count().over(key)?.gt(lit(1)))
+    };
+    let [k] = key else {
+        return counted();
+    };
+    let column = parsed.column(k)?;
+    if column.null_count() > 0 || parsed.height() < 2 {
+        return counted();
+    }
+    let in_order = parsed
+        .clone()
+        .lazy()
+        .select([col(*k)
+            .gt_eq(col(*k).shift(lit(1)))
+            .all(true)
+            .alias("in_order")])
+        .collect()?
+        .column("in_order")?
+        .bool()?
+        .get(0)
+        .unwrap_or(false);
+    if !in_order {
+        return counted();
+    }
+    let same_as = |offset: i64| col(*k).eq(col(*k).shift(lit(offset))).fill_null(lit(false));
+    Ok(same_as(1).or(same_as(-1)))
 }
 
 /// The text a typed number that is no number prints (`NaN`, `inf`,
@@ -633,4 +667,61 @@ fn reason_counts(rejected: &DataFrame) -> Result<BTreeMap<String, usize>> {
         reasons.insert(r.unwrap_or_default().to_string(), n.unwrap_or(0) as usize);
     }
     Ok(reasons)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shares(ids: &[Option<&str>]) -> Vec<bool> {
+        let df = df!("id" => ids)
+            .unwrap()
+            .with_row_index("_row".into(), None)
+            .unwrap();
+        let flag = shares_its_key(&df, &["id"]).unwrap();
+        let out = df.lazy().select([flag.alias("s")]).collect().unwrap();
+        out.column("s")
+            .unwrap()
+            .bool()
+            .unwrap()
+            .iter()
+            .map(|b| b.unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn rows_sharing_a_key_in_order_or_not() {
+        // In order: neighbours compared. b twice, d three times.
+        let sorted = [
+            Some("a"),
+            Some("b"),
+            Some("b"),
+            Some("c"),
+            Some("d"),
+            Some("d"),
+            Some("d"),
+        ];
+        let want = [false, true, true, false, true, true, true];
+        assert_eq!(shares(&sorted), want);
+        // The same keys out of order: counted, the same answer per row.
+        let shuffled = [
+            Some("d"),
+            Some("b"),
+            Some("a"),
+            Some("d"),
+            Some("c"),
+            Some("b"),
+            Some("d"),
+        ];
+        assert_eq!(
+            shares(&shuffled),
+            [true, true, false, true, false, true, true]
+        );
+        // In order but with nulls: counted (the nulls are one key).
+        let with_nulls = [None, None, Some("a"), Some("b")];
+        assert_eq!(shares(&with_nulls), [true, true, false, false]);
+        // One row, and the last row of a run at the end.
+        assert_eq!(shares(&[Some("a")]), [false]);
+        assert_eq!(shares(&[Some("a"), Some("a")]), [true, true]);
+    }
 }
