@@ -355,11 +355,9 @@ fn collapse_exact_duplicates(spec: &TableSpec, forms: &Forms, lf: LazyFrame) -> 
     // Collected: the few rows that share a key are picked out of it, and the
     // checks that follow read it again (as a plan, it would be parsed twice).
     let parsed = lf.collect()?;
-    let shares_its_key = shares_its_key(&parsed, spec.key)?;
     let shared = parsed
-        .clone()
+        .filter(&rows_sharing_their_key(&parsed, spec.key)?)?
         .lazy()
-        .filter(shares_its_key)
         .with_columns(helper_cols)
         .with_column(
             col("_row")
@@ -405,39 +403,45 @@ fn collapse_exact_duplicates(spec: &TableSpec, forms: &Forms, lf: LazyFrame) -> 
     Ok(lf.with_column(duplicate_key.alias("_duplicate_key")))
 }
 
-/// True on the rows whose key another row has too. A key of one column
-/// that is already in order with no nulls (exports are often written by
-/// id) needs only its neighbours compared; any other is counted by a hash
-/// of every key (a window), which for millions of ids takes far longer.
-fn shares_its_key(parsed: &DataFrame, key: &[&str]) -> Result<Expr> {
-    let counted = || -> Result<Expr> {
-        let key: Vec<Expr> = key.iter().map(|k| col(*k)).collect();
-        Ok(col("_row").count().over(key)?.gt(lit(1)))
-    };
-    let [k] = key else {
-        return counted();
-    };
-    let column = parsed.column(k)?;
-    if column.null_count() > 0 || parsed.height() < 2 {
-        return counted();
+/// True on the rows whose key another row may have too: each row's key
+/// hashed to 64 bits by polars' own column hashers, and the hash values
+/// that occur twice found by sorting them. Numbers sort fast; a hash table
+/// of millions of ids (a window count) took four times as long. Null keys
+/// hash alike, so they share, as the window counted them. Two distinct keys
+/// whose hashes collide are only sent to the exact comparison that
+/// follows, which tells them apart.
+fn rows_sharing_their_key(parsed: &DataFrame, key: &[&str]) -> Result<BooleanChunked> {
+    let state = PlSeedableRandomStateQuality::seed_from_u64(0);
+    let mut hashes = Vec::with_capacity(parsed.height());
+    let mut columns = key.iter().map(|k| parsed.column(k));
+    if let Some(first) = columns.next() {
+        first?
+            .as_materialized_series()
+            .vec_hash(state.clone(), &mut hashes)?;
     }
-    let in_order = parsed
-        .clone()
+    for c in columns {
+        c?.as_materialized_series()
+            .vec_hash_combine(state.clone(), &mut hashes)?;
+    }
+    let hashes = Series::new("h".into(), hashes);
+    let sorted = hashes.sort(Default::default())?;
+    let repeated = DataFrame::new(sorted.len(), vec![sorted.into_column()])?
         .lazy()
-        .select([col(*k)
-            .gt_eq(col(*k).shift(lit(1)))
-            .all(true)
-            .alias("in_order")])
-        .collect()?
-        .column("in_order")?
-        .bool()?
-        .get(0)
-        .unwrap_or(false);
-    if !in_order {
-        return counted();
+        .filter(col("h").eq(col("h").shift(lit(1))))
+        .collect()?;
+    if repeated.height() == 0 {
+        return Ok(BooleanChunked::full(
+            "shared".into(),
+            false,
+            parsed.height(),
+        ));
     }
-    let same_as = |offset: i64| col(*k).eq(col(*k).shift(lit(offset))).fill_null(lit(false));
-    Ok(same_as(1).or(same_as(-1)))
+    let repeated = repeated.column("h")?.as_materialized_series().clone();
+    let shared = DataFrame::new(hashes.len(), vec![hashes.into_column()])?
+        .lazy()
+        .select([col("h").is_in(lit(repeated).implode(false), false)])
+        .collect()?;
+    Ok(shared.column("h")?.bool()?.clone())
 }
 
 /// The text a typed number that is no number prints (`NaN`, `inf`,
@@ -674,15 +678,8 @@ mod tests {
     use super::*;
 
     fn shares(ids: &[Option<&str>]) -> Vec<bool> {
-        let df = df!("id" => ids)
-            .unwrap()
-            .with_row_index("_row".into(), None)
-            .unwrap();
-        let flag = shares_its_key(&df, &["id"]).unwrap();
-        let out = df.lazy().select([flag.alias("s")]).collect().unwrap();
-        out.column("s")
-            .unwrap()
-            .bool()
+        let df = df!("id" => ids).unwrap();
+        rows_sharing_their_key(&df, &["id"])
             .unwrap()
             .iter()
             .map(|b| b.unwrap())
@@ -690,8 +687,8 @@ mod tests {
     }
 
     #[test]
-    fn rows_sharing_a_key_in_order_or_not() {
-        // In order: neighbours compared. b twice, d three times.
+    fn rows_sharing_a_key_in_any_order() {
+        // b twice, d three times.
         let sorted = [
             Some("a"),
             Some("b"),
@@ -703,7 +700,7 @@ mod tests {
         ];
         let want = [false, true, true, false, true, true, true];
         assert_eq!(shares(&sorted), want);
-        // The same keys out of order: counted, the same answer per row.
+        // The same keys out of order: the same answer per row.
         let shuffled = [
             Some("d"),
             Some("b"),
@@ -717,9 +714,10 @@ mod tests {
             shares(&shuffled),
             [true, true, false, true, false, true, true]
         );
-        // In order but with nulls: counted (the nulls are one key).
+        // Null keys share (as one key); no repeated key at all.
         let with_nulls = [None, None, Some("a"), Some("b")];
         assert_eq!(shares(&with_nulls), [true, true, false, false]);
+        assert_eq!(shares(&[Some("a"), Some("b")]), [false, false]);
         // One row, and the last row of a run at the end.
         assert_eq!(shares(&[Some("a")]), [false]);
         assert_eq!(shares(&[Some("a"), Some("a")]), [true, true]);
