@@ -172,6 +172,23 @@ impl Models {
         self.spine.clone().lazy()
     }
 
+    /// `lf` (rows with `quarter_idx`) with the quarter's `fiscal_quarter`,
+    /// `quarter_start`, `quarter_end` and `is_complete` (SPEC §2).
+    pub fn with_quarter_columns(&self, lf: LazyFrame) -> LazyFrame {
+        lf.join(
+            self.spine().select([
+                col("quarter_idx"),
+                col("fiscal_quarter"),
+                col("quarter_start"),
+                col("quarter_end"),
+                col("is_complete"),
+            ]),
+            [col("quarter_idx")],
+            [col("quarter_idx")],
+            JoinArgs::new(JoinType::Inner),
+        )
+    }
+
     /// Won deals of the current opportunities table with their rep's current
     /// team: `rep_id`, `team`, `close_date`, `amount` (what forecasts roll up
     /// by scope).

@@ -98,21 +98,11 @@ pub fn build(models: &Models, performance: LazyFrame) -> LazyFrame {
                 .chain(count.map(|c| col(c).fill_null(lit(0i64))))
         })
         .collect();
-    quarter_scope_ids(performance, &ALL_SCOPES)
+    let rows = quarter_scope_ids(performance, &ALL_SCOPES)
         .join(totals, keys.clone(), keys, JoinArgs::new(JoinType::Left))
-        .with_columns(zero_filled)
-        .join(
-            models.spine().select([
-                col("quarter_idx"),
-                col("fiscal_quarter"),
-                col("quarter_start"),
-                col("quarter_end"),
-                col("is_complete"),
-            ]),
-            [col("quarter_idx")],
-            [col("quarter_idx")],
-            JoinArgs::new(JoinType::Inner),
-        )
+        .with_columns(zero_filled);
+    models
+        .with_quarter_columns(rows)
         .sort(SPEC.grain.iter().copied(), Default::default())
 }
 

@@ -92,7 +92,7 @@ pub fn build(models: &Models, config: &Config, performance: LazyFrame) -> LazyFr
             .alias(what)
     };
     let counts = ["reached", "advanced", "won", "still_open_here"];
-    quarter_scope_ids(performance, &GROUP_SCOPES)
+    let rows = quarter_scope_ids(performance, &GROUP_SCOPES)
         .cross_join(stages, None)
         .join(
             side_by_side,
@@ -110,23 +110,11 @@ pub fn build(models: &Models, config: &Config, performance: LazyFrame) -> LazyFr
         .with_columns([
             ratio(col("advanced"), col("reached")).alias("conversion_rate"),
             ratio(col("won"), col("reached")).alias("win_rate_from_stage"),
-        ])
-        .join(
-            models.spine().select([
-                col("quarter_idx"),
-                col("fiscal_quarter"),
-                col("quarter_start"),
-                col("quarter_end"),
-                col("is_complete"),
-            ]),
-            [col("quarter_idx")],
-            [col("quarter_idx")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .sort(
-            ["scope", "scope_id", "quarter_start", "stage_order"],
-            Default::default(),
-        )
+        ]);
+    models.with_quarter_columns(rows).sort(
+        ["scope", "scope_id", "quarter_start", "stage_order"],
+        Default::default(),
+    )
 }
 
 /// One row per opportunity: its cohort `quarter_idx`, `rep_id`, `team`,

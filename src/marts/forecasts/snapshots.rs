@@ -56,23 +56,11 @@ pub fn snapshots(models: &Models, config: &Config) -> PolarsResult<DataFrame> {
         "instant" => instants,
         "lookback_start" => lookback,
     )?;
-    df.lazy()
-        .with_columns([
+    models
+        .with_quarter_columns(df.lazy().with_columns([
             col("snapshot_date").cast(DataType::Date),
             col("instant").cast(instant_dtype()),
             col("lookback_start").cast(DataType::Date),
-        ])
-        .join(
-            models.spine().select([
-                col("quarter_idx"),
-                col("fiscal_quarter"),
-                col("quarter_start"),
-                col("quarter_end"),
-                col("is_complete"),
-            ]),
-            [col("quarter_idx")],
-            [col("quarter_idx")],
-            JoinArgs::new(JoinType::Inner),
-        )
+        ]))
         .collect()
 }
