@@ -36,10 +36,10 @@ pub fn history_with_synthetic(
     let without_history = opportunities
         .join(
             real.clone()
-                .select([col("opportunity_id")])
+                .select([col(DEAL)])
                 .unique(None, UniqueKeepStrategy::Any),
-            [col("opportunity_id")],
-            [col("opportunity_id")],
+            [col(DEAL)],
+            [col(DEAL)],
             JoinArgs::new(JoinType::Anti),
         )
         .join(
@@ -72,14 +72,8 @@ pub fn history_with_synthetic(
     ]);
     let synthetic = concat([opening, closing], UnionArgs::default())
         .expect("same schema")
-        .sort(
-            ["opportunity_id", "changed_at", "_synthetic_order"],
-            Default::default(),
-        )
-        .unique_stable(
-            Some(cols(["opportunity_id", "changed_at"])),
-            UniqueKeepStrategy::Last,
-        )
+        .sort([DEAL, "changed_at", "_synthetic_order"], Default::default())
+        .unique_stable(Some(cols([DEAL, "changed_at"])), UniqueKeepStrategy::Last)
         .drop(cols(["_synthetic_order"]));
     concat([real, synthetic], UnionArgs::default()).expect("same schema")
 }
@@ -96,15 +90,17 @@ pub fn state_columns() -> [Expr; 5] {
     ]
 }
 
-/// For each row of `at` (with `opportunity_id` and the column `instant`),
-/// the opportunity's state at that instant: `state_stage`, `state_amount`,
-/// `state_close_date`, `state_kind`, `state_probability` of its latest
-/// history row with `changed_at ≤ instant`, all null when it did not exist yet.
-/// `history` is `Models::history` (with stage kinds joined on).
+/// For each row of `at` (with the opportunity's `DEAL` and the column
+/// `instant`), the opportunity's state at that instant: `state_stage`,
+/// `state_amount`, `state_close_date`, `state_kind`, `state_probability` of
+/// its latest history row with `changed_at ≤ instant`, all null when it did
+/// not exist yet. `history` is `Models::history` (with stage kinds joined
+/// on). The rows are matched by deal number, not by opportunity_id: the
+/// search groups numbers instead of hashing texts.
 pub fn state_at(history: LazyFrame, at: LazyFrame) -> LazyFrame {
     let right = history
         .select(
-            [col("opportunity_id"), col("changed_at")]
+            [col(DEAL), col("changed_at")]
                 .into_iter()
                 .chain(state_columns())
                 .collect::<Vec<_>>(),
@@ -115,7 +111,7 @@ pub fn state_at(history: LazyFrame, at: LazyFrame) -> LazyFrame {
         right,
         "instant",
         "changed_at",
-        &["opportunity_id"],
+        &[DEAL],
     )
     .select([all().exclude_cols(["changed_at"]).as_expr()])
 }
@@ -169,7 +165,7 @@ pub fn states_closing_in(history: LazyFrame, at: LazyFrame, also_at: Option<Expr
         .filter(wanted)
 }
 
-/// Per opportunity, what bounds its states (to drop instants whose state
+/// Per opportunity (`DEAL`), what bounds its states (to drop instants whose state
 /// cannot matter before the as-of join): `first_change` and `last_change`
 /// (the instants of its first and last history rows), and the `last_kind`
 /// and `last_close` date of the last row. Before `first_change` it did not
@@ -177,7 +173,7 @@ pub fn states_closing_in(history: LazyFrame, at: LazyFrame, also_at: Option<Expr
 pub fn lifespans(history: LazyFrame) -> LazyFrame {
     // The last row by position of its latest instant: no sort.
     let last = || col("changed_at").arg_max();
-    history.group_by([col("opportunity_id")]).agg([
+    history.group_by([col(DEAL)]).agg([
         col("changed_at").min().alias("first_change"),
         col("changed_at").max().alias("last_change"),
         col("kind").get(last(), false).alias("last_kind"),
@@ -196,13 +192,10 @@ pub fn closed_for_good(instant: Expr) -> Expr {
 
 /// `next_change`: the instant of the opportunity's next history row (null
 /// on its last): a row is the opportunity's state from its `changed_at` up
-/// to, not including, `next_change`. `history` is sorted by
-/// opportunity_id, changed_at.
+/// to, not including, `next_change`. `history` is sorted by `DEAL`,
+/// changed_at.
 pub fn with_next_change(history: LazyFrame) -> LazyFrame {
-    let next_is_same = col("opportunity_id")
-        .shift(lit(-1))
-        .eq(col("opportunity_id"))
-        .fill_null(lit(false));
+    let next_is_same = col(DEAL).shift(lit(-1)).eq(col(DEAL)).fill_null(lit(false));
     history.with_column(
         when(next_is_same)
             .then(col("changed_at").shift(lit(-1)))
@@ -228,10 +221,10 @@ mod tests {
 
     #[test]
     fn a_row_is_the_state_until_the_next_row_of_its_opportunity() {
-        // A has rows at 10, 20, 30; B one row at 15. Sorted by opportunity
-        // and instant, as Models keeps the history.
+        // Deal 1 (A) has rows at 10, 20, 30; deal 2 (B) one row at 15.
+        // Sorted by deal and instant, as Models keeps the history.
         let history = df!(
-            "opportunity_id" => ["A", "A", "A", "B"],
+            DEAL => [1u32, 1, 1, 2],
             "changed_at" => [10i64, 20, 30, 15],
         )
         .unwrap()
@@ -250,7 +243,7 @@ mod tests {
     fn a_lifespan_is_first_and_last_change_and_the_last_rows_kind() {
         // The rows come in any order: the last is the latest instant.
         let history = df!(
-            "opportunity_id" => ["A", "A", "A"],
+            DEAL => [1u32, 1, 1],
             "changed_at" => [30i64, 10, 20],
             "kind" => ["won", "open", "open"],
             "close_date" => [300i32, 100, 200],

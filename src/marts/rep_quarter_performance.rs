@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::domain::StageKind;
 use crate::intermediate::opportunity_state::{closed_for_good, state_at};
 use crate::intermediate::rollup::{count_where, deal_and_activity_ratios, ratio, sum_where};
-use crate::intermediate::Models;
+use crate::intermediate::{Models, DEAL};
 
 pub const SPEC: MartSpec = MartSpec {
     name: "rep_quarter_performance",
@@ -182,11 +182,11 @@ fn pipeline(models: &Models) -> LazyFrame {
     let at_quarter_end = models
         .opportunities
         .clone()
-        .select([col("opportunity_id"), col("rep_id")])
+        .select([col(DEAL), col("rep_id")])
         .join(
             models.lifespans.clone(),
-            [col("opportunity_id")],
-            [col("opportunity_id")],
+            [col(DEAL)],
+            [col(DEAL)],
             JoinArgs::new(JoinType::Inner),
         )
         .cross_join(
@@ -200,12 +200,7 @@ fn pipeline(models: &Models) -> LazyFrame {
                 .lt_eq(col("instant"))
                 .and(closed_for_good(col("instant")).not()),
         )
-        .select([
-            col("opportunity_id"),
-            col("rep_id"),
-            col("quarter_idx"),
-            col("instant"),
-        ]);
+        .select([col(DEAL), col("rep_id"), col("quarter_idx"), col("instant")]);
     state_at(models.history.clone(), at_quarter_end)
         .filter(StageKind::Open.matches(col("state_kind")))
         .group_by([col("rep_id"), col("quarter_idx")])
@@ -222,13 +217,12 @@ fn activities(models: &Models) -> LazyFrame {
     models
         .activities
         .clone()
-        .join(
-            models.activity_flags.clone(),
-            [col("activity_type")],
-            [col("activity_type")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .with_column(models.quarter_of(col("started_at")).alias("quarter_idx"))
+        .with_columns([
+            models.activity_is(|f| f.selling).alias("selling"),
+            models.activity_is(|f| f.prospecting).alias("prospecting"),
+            models.activity_is(|f| f.meeting).alias("meeting"),
+            models.quarter_of(col("started_at")).alias("quarter_idx"),
+        ])
         .group_by([col("rep_id"), col("quarter_idx")])
         .agg([
             sum_where(col("selling"), col("duration_minutes")).alias("selling_minutes"),
