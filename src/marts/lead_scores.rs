@@ -60,9 +60,22 @@ pub fn scored_events(models: &Models, config: &Config) -> LazyFrame {
         ])
 }
 
+/// A lead's number, in lead_id order: the running score is sorted and
+/// summed per lead by number, not by comparing and hashing lead_id texts.
+const LEAD: &str = "lead";
+
 pub fn build(models: &Models, config: &Config) -> PolarsResult<LazyFrame> {
     let scoring = &config.lead_scoring;
-    let leads = models.leads.clone().with_column(
+    let leads = models.leads.clone().with_columns([
+        col("lead_id")
+            .rank(
+                RankOptions {
+                    method: RankMethod::Ordinal,
+                    descending: false,
+                },
+                None,
+            )
+            .alias(LEAD),
         (when(col("matches_persona").fill_null(lit(false)))
             .then(lit(scoring.matches_persona))
             .otherwise(lit(0.0))
@@ -70,19 +83,21 @@ pub fn build(models: &Models, config: &Config) -> PolarsResult<LazyFrame> {
                 .then(lit(scoring.data_inaccurate))
                 .otherwise(lit(0.0)))
         .alias("flag_points"),
-    );
+    ]);
 
     // The running score: one step per distinct instant (created_at, and
     // each event's instant, moved up to created_at when earlier).
     let event_steps = scored_events(models, config)
         .join(
-            leads.clone().select([col("lead_id"), col("created_at")]),
+            leads
+                .clone()
+                .select([col("lead_id"), col(LEAD), col("created_at")]),
             [col("lead_id")],
             [col("lead_id")],
             JoinArgs::new(JoinType::Inner),
         )
         .select([
-            col("lead_id"),
+            col(LEAD),
             when(col("occurred_at").lt(col("created_at")))
                 .then(col("created_at"))
                 .otherwise(col("occurred_at"))
@@ -90,34 +105,34 @@ pub fn build(models: &Models, config: &Config) -> PolarsResult<LazyFrame> {
             col("points"),
         ]);
     let creation_steps = leads.clone().select([
-        col("lead_id"),
+        col(LEAD),
         col("created_at").alias("step_at"),
         lit(0.0).alias("points"),
     ]);
     let steps = concat([creation_steps, event_steps], UnionArgs::default())
         .expect("same columns")
-        .group_by([col("lead_id"), col("step_at")])
+        .group_by([col(LEAD), col("step_at")])
         .agg([col("points").sum()])
-        .sort(["lead_id", "step_at"], Default::default())
+        .sort([LEAD, "step_at"], Default::default())
         .with_column(
             col("points")
                 .cum_sum(false)
-                .over([col("lead_id")])?
+                .over([col(LEAD)])?
                 .alias("running_points"),
         );
     let sql_at = steps
         .clone()
         .join(
-            leads.clone().select([col("lead_id"), col("flag_points")]),
-            [col("lead_id")],
-            [col("lead_id")],
+            leads.clone().select([col(LEAD), col("flag_points")]),
+            [col(LEAD)],
+            [col(LEAD)],
             JoinArgs::new(JoinType::Inner),
         )
         .filter((col("running_points") + col("flag_points")).gt_eq(lit(scoring.threshold)))
-        .group_by([col("lead_id")])
+        .group_by([col(LEAD)])
         .agg([col("step_at").min().alias("sql_at")]);
     let event_total = steps
-        .group_by([col("lead_id")])
+        .group_by([col(LEAD)])
         .agg([col("points").sum().alias("event_points")]);
     let converted = models
         .opportunities
@@ -127,18 +142,12 @@ pub fn build(models: &Models, config: &Config) -> PolarsResult<LazyFrame> {
         .unique(None, UniqueKeepStrategy::Any)
         .with_column(lit(true).alias("converted"));
 
-    let by_lead = |lf: LazyFrame, other: LazyFrame| {
-        lf.join(
-            other,
-            [col("lead_id")],
-            [col("lead_id")],
-            JoinArgs::new(JoinType::Left),
-        )
+    let by = |lf: LazyFrame, key: &str, other: LazyFrame| {
+        lf.join(other, [col(key)], [col(key)], JoinArgs::new(JoinType::Left))
     };
-    let mut rows = leads;
-    for part in [event_total, sql_at, converted] {
-        rows = by_lead(rows, part);
-    }
+    let rows = by(leads, LEAD, event_total);
+    let rows = by(rows, LEAD, sql_at);
+    let rows = by(rows, "lead_id", converted);
     Ok(rows
         .with_columns([
             (col("flag_points") + col("event_points").fill_null(lit(0.0))).alias("score"),
