@@ -1,7 +1,9 @@
 //! Where a run's time goes, mart by mart: stages the data, prints each
 //! staged table's size by column, then polars' profile of the heaviest mart
 //! plans (the slowest nodes first). `EXPLAIN=<mart>` also prints that
-//! mart's optimized plan; `ALL=1` prints every node, not the slowest 12.
+//! mart's optimized plan; `ALL=1` prints every node, not the slowest 12;
+//! `ONLY=<mart>` profiles that mart alone (with performance, which the
+//! others read).
 //!
 //!   cargo run --release --example profile_marts -- pipelines/bench.toml DATA AS_OF
 
@@ -14,6 +16,22 @@ use salesops::intermediate::Models;
 use salesops::marts;
 use salesops::pipeline;
 use salesops::staging::Listing;
+
+// The allocator the `salesops` binary runs with, so sizes and times match.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// This process's resident memory now, in MB (Linux).
+fn rss_mb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
+}
 
 fn show(name: &str, lf: LazyFrame) -> DataFrame {
     if std::env::var("EXPLAIN").is_ok_and(|v| v == name) {
@@ -59,7 +77,11 @@ fn main() -> salesops::Result<()> {
     let listing = Listing::of(&source, &config)?;
     let started = Instant::now();
     let staged = pipeline::stage(&source, &listing, &config)?;
-    println!("staging {} ms", started.elapsed().as_millis());
+    println!(
+        "staging {} ms, resident {} MB",
+        started.elapsed().as_millis(),
+        rss_mb()
+    );
     for t in staged.tables() {
         println!(
             "  {} valid {} MB",
@@ -76,22 +98,32 @@ fn main() -> salesops::Result<()> {
         }
     }
     let models = Models::build(&staged, &config, as_of)?;
+    println!("models built, resident {} MB", rss_mb());
+    // `ONLY=<mart>`: that mart alone (and performance, which the others read).
+    let only = std::env::var("ONLY").ok();
+    let wanted = |name: &str| only.as_deref().is_none_or(|o| o == name);
+    let profile = |name: &str, lf: LazyFrame| wanted(name).then(|| show(name, lf));
+    if wanted("lead_scores") {
+        show("lead_scores", marts::lead_scores::build(&models, &config)?);
+    }
+    if only.as_deref() == Some("lead_scores") {
+        return Ok(());
+    }
     let performance = show(
         "rep_quarter_performance",
         marts::rep_quarter_performance::build(&models, &config),
     );
-    show(
+    profile(
         "forecasts",
         marts::forecasts::build(&models, &config, performance.clone().lazy())?,
     );
-    show(
+    profile(
         "pipeline_movement",
         marts::pipeline_movement::build(&models, performance.clone().lazy()),
     );
-    show(
+    profile(
         "stage_conversion",
         marts::stage_conversion::build(&models, &config, performance.lazy()),
     );
-    show("lead_scores", marts::lead_scores::build(&models, &config)?);
     Ok(())
 }

@@ -44,6 +44,11 @@ pub struct Models {
     pub lifespans: LazyFrame,
     /// Started at or before as_of, `duration_minutes` null read as 0.
     pub activities: LazyFrame,
+    /// Every valid activity, also those started after as_of, with
+    /// `duration_minutes` null read as 0: for sums over all of them that
+    /// leave out the later ones by a mask (`Models::is_until_as_of`) rather
+    /// than copy every other row of millions, as the filter would.
+    pub all_activities: LazyFrame,
     /// Per activity type: its `selling`, `prospecting`, `meeting` flags
     /// (`Models::activity_is`).
     pub activity_types: BTreeMap<String, ActivityFlags>,
@@ -102,10 +107,12 @@ impl Models {
             )
             .cache();
         let (history, synthesized) = history(staged, &opportunities, kinds, config);
-        let activities = staged
+        let all_activities = staged
             .valid(&staging::activities::SPEC)
-            .filter(col("started_at").lt_eq(t.clone()))
             .with_column(col("duration_minutes").fill_null(lit(0.0)));
+        let activities = all_activities
+            .clone()
+            .filter(col("started_at").lt_eq(t.clone()));
         let until_as_of =
             |table: &TableSpec, at: &str| staged.valid(table).filter(col(at).lt_eq(t.clone()));
         let leads = lead_response::with_first_response(
@@ -161,6 +168,7 @@ impl Models {
             history: history.lazy(),
             lifespans: lifespans.lazy(),
             activities,
+            all_activities,
             activity_types: config.activity_types.clone(),
             leads: leads.lazy(),
             lead_events: until_as_of(&staging::lead_events::SPEC, "occurred_at"),
@@ -218,6 +226,11 @@ impl Models {
             .map(|(t, _)| col("activity_type").eq(lit(t.as_str())))
             .reduce(Expr::or)
             .unwrap_or(lit(false))
+    }
+
+    /// True where the instant `at` is on or before as_of.
+    pub fn is_until_as_of(&self, at: Expr) -> Expr {
+        at.lt_eq(self.as_of.lit())
     }
 
     /// `quarter_idx` of a Date (or instant) expression.

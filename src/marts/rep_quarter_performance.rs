@@ -14,7 +14,7 @@ use polars::prelude::*;
 
 use super::MartSpec;
 use crate::calendar::days_between;
-use crate::config::Config;
+use crate::config::{ActivityFlags, Config};
 use crate::domain::StageKind;
 use crate::intermediate::opportunity_state::{closed_for_good, state_at};
 use crate::intermediate::rollup::{count_where, deal_and_activity_ratios, ratio, sum_where};
@@ -212,15 +212,23 @@ fn pipeline(models: &Models) -> LazyFrame {
         ])
 }
 
-/// Minutes and counts of the rep's activities by the quarter of their UTC date.
+/// Minutes and counts of the rep's activities (up to as_of) by the quarter
+/// of their UTC date. The activities after as_of count zero minutes and are
+/// no flag's, so no copy of the millions before them is made.
 fn activities(models: &Models) -> LazyFrame {
+    let counted = models.is_until_as_of(col("started_at"));
+    let flag = |set: fn(&ActivityFlags) -> bool| counted.clone().and(models.activity_is(set));
     models
-        .activities
+        .all_activities
         .clone()
         .with_columns([
-            models.activity_is(|f| f.selling).alias("selling"),
-            models.activity_is(|f| f.prospecting).alias("prospecting"),
-            models.activity_is(|f| f.meeting).alias("meeting"),
+            flag(|f| f.selling).alias("selling"),
+            flag(|f| f.prospecting).alias("prospecting"),
+            flag(|f| f.meeting).alias("meeting"),
+            when(counted.clone())
+                .then(col("duration_minutes"))
+                .otherwise(lit(0.0))
+                .alias("duration_minutes"),
             models.quarter_of(col("started_at")).alias("quarter_idx"),
         ])
         .group_by([col("rep_id"), col("quarter_idx")])

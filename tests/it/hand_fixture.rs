@@ -16,6 +16,31 @@ fn run_fixture() -> (tempfile::TempDir, salesops::storage::Storage) {
     super::harness::run_fixture("tests/fixtures/hand/pipeline.toml", "2024-09-15")
 }
 
+/// Flags from the pipeline file, one of them set on no type: every count
+/// and sum of that flag is 0, not null and not the default types' answer.
+#[test]
+fn activity_flags_come_from_the_config_even_when_no_type_has_one() {
+    let (_dir, out) =
+        super::harness::run_fixture("tests/fixtures/hand/no_meetings.toml", "2024-09-15");
+    let df = mart(&out, "rep_quarter_performance");
+    check_row(
+        &df,
+        &[("rep_id", "A"), ("fiscal_quarter", "FY2025-Q1")],
+        &[
+            // Selling is demo a4 45 alone; all minutes as with the
+            // defaults: 228.
+            ("selling_minutes", F(45.0)),
+            ("total_minutes", F(228.0)),
+            ("selling_time_share", F(45.0 / 228.0)),
+            // Prospecting as with the defaults (calls a1 a5 a6 a15 + emails
+            // a2 a14 = 6); no type is a meeting: 0 meetings, rate 0 / 6.
+            ("prospecting_activities", I(6)),
+            ("meetings", I(0)),
+            ("meeting_rate", F(0.0)),
+        ],
+    );
+}
+
 #[test]
 fn rep_quarter_performance_by_hand() {
     let (_dir, out) = run_fixture();
