@@ -178,17 +178,12 @@ fn closed_deals(models: &Models, config: &Config) -> LazyFrame {
 /// instant (or as_of), summed per rep.
 fn pipeline(models: &Models) -> LazyFrame {
     // Only the quarter ends where the deal may be open: it exists by then
-    // and is not closed for good.
+    // and is not closed for good. Deal numbers and instants only: the
+    // (deal × quarter end) rows are the run's largest frame at 10x, so the
+    // rep is joined on once the open states are picked.
     let at_quarter_end = models
-        .opportunities
+        .lifespans
         .clone()
-        .select([col(DEAL), col("rep_id")])
-        .join(
-            models.lifespans.clone(),
-            [col(DEAL)],
-            [col(DEAL)],
-            JoinArgs::new(JoinType::Inner),
-        )
         .cross_join(
             models
                 .spine()
@@ -200,9 +195,18 @@ fn pipeline(models: &Models) -> LazyFrame {
                 .lt_eq(col("instant"))
                 .and(closed_for_good(col("instant")).not()),
         )
-        .select([col(DEAL), col("rep_id"), col("quarter_idx"), col("instant")]);
+        .select([col(DEAL), col("quarter_idx"), col("instant")]);
     state_at(models.history.clone(), at_quarter_end)
         .filter(StageKind::Open.matches(col("state_kind")))
+        .join(
+            models
+                .opportunities
+                .clone()
+                .select([col(DEAL), col("rep_id")]),
+            [col(DEAL)],
+            [col(DEAL)],
+            JoinArgs::new(JoinType::Inner),
+        )
         .group_by([col("rep_id"), col("quarter_idx")])
         .agg([
             col("state_amount").sum().alias("pipeline_value"),
