@@ -2,6 +2,19 @@
 
 use polars::prelude::*;
 
+/// Each row's place (1, 2, ...) in the order of the text column `key`
+/// (unique): a number to join, group and sort by in place of the text,
+/// which keeps the rows in the order they had sorted by the text.
+pub fn number_in_order_of(key: &str) -> Expr {
+    col(key).rank(
+        RankOptions {
+            method: RankMethod::Ordinal,
+            descending: false,
+        },
+        None,
+    )
+}
+
 /// A backward as-of join per `by`: each left row gets the right row with the
 /// latest `right_on` at or before its own `left_on`. Both sides
 /// must be sorted on their keys (callers sort just before).

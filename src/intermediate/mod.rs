@@ -94,17 +94,7 @@ impl Models {
                 [col("stage")],
                 JoinArgs::new(JoinType::Left),
             )
-            .with_column(
-                col("opportunity_id")
-                    .rank(
-                        RankOptions {
-                            method: RankMethod::Ordinal,
-                            descending: false,
-                        },
-                        None,
-                    )
-                    .alias(DEAL),
-            )
+            .with_column(crate::frames::number_in_order_of("opportunity_id").alias(DEAL))
             .cache();
         let (history, synthesized) = history(staged, &opportunities, kinds, config);
         let all_activities = staged

@@ -67,15 +67,7 @@ const LEAD: &str = "lead";
 pub fn build(models: &Models, config: &Config) -> PolarsResult<LazyFrame> {
     let scoring = &config.lead_scoring;
     let leads = models.leads.clone().with_columns([
-        col("lead_id")
-            .rank(
-                RankOptions {
-                    method: RankMethod::Ordinal,
-                    descending: false,
-                },
-                None,
-            )
-            .alias(LEAD),
+        crate::frames::number_in_order_of("lead_id").alias(LEAD),
         (when(col("matches_persona").fill_null(lit(false)))
             .then(lit(scoring.matches_persona))
             .otherwise(lit(0.0))
