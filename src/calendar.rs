@@ -61,6 +61,11 @@ impl AsOf {
     pub fn lit(&self) -> Expr {
         instant_lit(self.micros())
     }
+
+    /// True where the instant `at` is on or before as_of.
+    pub fn includes(&self, at: Expr) -> Expr {
+        at.lt_eq(self.lit())
+    }
 }
 
 pub fn end_of_day_time() -> NaiveTime {

@@ -36,7 +36,8 @@ pub struct Models {
     /// with `kind` and `probability` of the current stage, and `DEAL`.
     pub opportunities: LazyFrame,
     /// Real and synthetic history of those opportunities, `changed_at ≤ as_of`,
-    /// `amount` in reporting currency, with `DEAL`, sorted by `DEAL` (opportunity_id order) and instant,
+    /// `amount` in reporting currency, with `DEAL`, sorted by `DEAL`
+    /// (opportunity_id order) and instant,
     /// with `next_change` (`opportunity_state::with_next_change`) and the
     /// quarter_idx of the row's close date (`opportunity_state::CLOSE_QUARTER`).
     pub history: LazyFrame,
@@ -46,7 +47,7 @@ pub struct Models {
     pub activities: LazyFrame,
     /// Every valid activity, also those started after as_of, with
     /// `duration_minutes` null read as 0: for sums over all of them that
-    /// leave out the later ones by a mask (`Models::is_until_as_of`) rather
+    /// leave out the later ones by a mask (`AsOf::includes`) rather
     /// than copy every other row of millions, as the filter would.
     pub all_activities: LazyFrame,
     /// Per activity type: its `selling`, `prospecting`, `meeting` flags
@@ -81,7 +82,6 @@ impl Models {
     pub fn build(staged: &Staged, config: &Config, as_of: AsOf) -> Result<Models> {
         let calendar = FiscalCalendar::new(config.fiscal_year_start_month);
         let kinds = stage_kinds(config);
-        let t = as_of.lit();
         let opportunities = staged
             .valid(&staging::opportunities::SPEC)
             .filter(col("created_date").lt_eq(crate::calendar::date_lit(as_of.date())))
@@ -102,16 +102,16 @@ impl Models {
             .with_column(col("duration_minutes").fill_null(lit(0.0)));
         let activities = all_activities
             .clone()
-            .filter(col("started_at").lt_eq(t.clone()));
+            .filter(as_of.includes(col("started_at")));
         let until_as_of =
-            |table: &TableSpec, at: &str| staged.valid(table).filter(col(at).lt_eq(t.clone()));
+            |table: &TableSpec, at: &str| staged.valid(table).filter(as_of.includes(col(at)));
         let leads = lead_response::with_first_response(
             until_as_of(&staging::leads::SPEC, "created_at"),
             activities.clone(),
         );
         let history = opportunity_state::with_next_change(
             history
-                .filter(col("changed_at").lt_eq(t.clone()))
+                .filter(as_of.includes(col("changed_at")))
                 .sort([DEAL, "changed_at"], Default::default()),
         )
         .with_column(
@@ -216,11 +216,6 @@ impl Models {
             .map(|(t, _)| col("activity_type").eq(lit(t.as_str())))
             .reduce(Expr::or)
             .unwrap_or(lit(false))
-    }
-
-    /// True where the instant `at` is on or before as_of.
-    pub fn is_until_as_of(&self, at: Expr) -> Expr {
-        at.lt_eq(self.as_of.lit())
     }
 
     /// `quarter_idx` of a Date (or instant) expression.

@@ -220,7 +220,7 @@ fn pipeline(models: &Models) -> LazyFrame {
 /// of their UTC date. The activities after as_of count zero minutes and are
 /// no flag's, so no copy of the millions before them is made.
 fn activities(models: &Models) -> LazyFrame {
-    let counted = models.is_until_as_of(col("started_at"));
+    let counted = models.as_of.includes(col("started_at"));
     let flag = |set: fn(&ActivityFlags) -> bool| counted.clone().and(models.activity_is(set));
     models
         .all_activities
