@@ -41,8 +41,6 @@ pub struct Models {
     /// with `next_change` (`opportunity_state::with_next_change`) and the
     /// quarter_idx of the row's close date (`opportunity_state::CLOSE_QUARTER`).
     pub history: LazyFrame,
-    /// `opportunity_state::lifespans` of that history.
-    pub lifespans: LazyFrame,
     /// Started at or before as_of, `duration_minutes` null read as 0.
     pub activities: LazyFrame,
     /// Every valid activity, also those started after as_of, with
@@ -124,14 +122,8 @@ impl Models {
         // and the leads' first responses are read by several marts, and each
         // collect of a mart would otherwise convert, join, synthesize and
         // search them again.
-        let [opportunities, lifespans, history, synthesized, leads] =
-            crate::frames::collect_together([
-                opportunities,
-                opportunity_state::lifespans(history.clone()),
-                history,
-                synthesized,
-                leads,
-            ])?;
+        let [opportunities, history, synthesized, leads] =
+            crate::frames::collect_together([opportunities, history, synthesized, leads])?;
         let synthesized_histories = synthesized
             .column("n")?
             .cast(&DataType::UInt64)?
@@ -156,7 +148,6 @@ impl Models {
             quotas: staged.valid(&staging::quotas::SPEC),
             opportunities: opportunities.lazy(),
             history: history.lazy(),
-            lifespans: lifespans.lazy(),
             activities,
             all_activities,
             activity_types: config.activity_types.clone(),
@@ -169,6 +160,13 @@ impl Models {
 
     pub fn spine(&self) -> LazyFrame {
         self.spine.clone().lazy()
+    }
+
+    /// The spine's quarter_idx, first to last (consecutive).
+    pub fn quarters(&self) -> std::ops::RangeInclusive<i32> {
+        let idx = self.spine.column("quarter_idx").expect("spine column");
+        let idx = idx.i32().expect("quarter_idx is Int32");
+        idx.min().expect("a spine has a quarter")..=idx.max().expect("a spine has a quarter")
     }
 
     /// `lf` (rows with `quarter_idx`) with the quarter's `fiscal_quarter`,

@@ -1,14 +1,14 @@
 //! The state of an opportunity at an instant (SPEC §2): its latest history
 //! row with `changed_at ≤ t`. Opportunities without valid history rows get
-//! synthetic history from their current row. A mart that looks at the past
-//! reads states either through `state_at` (the pipeline at a quarter's end:
-//! one as-of join for any number of instants) or, when only rows closing in
-//! a known quarter count (forecasts at a snapshot), by `next_change`: a row
-//! is the state from its `changed_at` up to its next row.
+//! synthetic history from their current row. A row is the state from its
+//! `changed_at` up to, not including, its `next_change` (the opportunity's
+//! next row): a mart that looks at the past picks the rows whose interval
+//! holds its instants, either every quarter end (`states_at_quarter_ends`)
+//! or instants of the quarter the state closes in (`states_closing_in`).
 
 use polars::prelude::*;
 
-use crate::calendar::midnight;
+use crate::calendar::{midnight, FiscalCalendar};
 use crate::domain::StageKind;
 use crate::intermediate::DEAL;
 
@@ -90,30 +90,51 @@ pub fn state_columns() -> [Expr; 5] {
     ]
 }
 
-/// For each row of `at` (with the opportunity's `DEAL` and the column
-/// `instant`), the opportunity's state at that instant: `state_stage`,
-/// `state_amount`, `state_close_date`, `state_kind`, `state_probability` of
-/// its latest history row with `changed_at ≤ instant`, all null when it did
-/// not exist yet. `history` is `Models::history` (with stage kinds joined
-/// on). The rows are matched by deal number, not by opportunity_id: the
-/// search groups numbers instead of hashing texts.
-pub fn state_at(history: LazyFrame, at: LazyFrame) -> LazyFrame {
-    let right = history
-        .select(
-            [col(DEAL), col("changed_at")]
-                .into_iter()
-                .chain(state_columns())
-                .collect::<Vec<_>>(),
+/// Each history row with each quarter of `quarters` (quarter_idx, first to
+/// last) at whose end instant the row is the opportunity's state, as
+/// `quarter_idx`: the quarters from the one of its `changed_at` up to, not
+/// including, the one of its `next_change` (to the last when it has none).
+/// A quarter's end instant is its last microsecond, or as_of for the
+/// quarter of as_of; every `changed_at` and `next_change` is at or before
+/// as_of, so the end instants at or after `changed_at` and before
+/// `next_change` are exactly those quarters. The rows are made from each
+/// row's span of quarters, not by a search per opportunity and quarter end:
+/// no opportunity × quarter product is made. `history` is `Models::history`
+/// (filter it first to the rows wanted, such as open states).
+pub fn states_at_quarter_ends(
+    history: LazyFrame,
+    quarters: std::ops::RangeInclusive<i32>,
+    calendar: &FiscalCalendar,
+) -> LazyFrame {
+    let (first, last) = (*quarters.start(), *quarters.end());
+    // A row spanning n quarters meets the n rows of `offsets` with span n
+    // (offsets 0..n): an equi-join that makes exactly the rows wanted.
+    let n = (last - first + 1).max(0);
+    let (spans, offsets): (Vec<i32>, Vec<i32>) = (1..=n)
+        .flat_map(|span| (0..span).map(move |offset| (span, offset)))
+        .unzip();
+    let offsets = df!("_span" => spans, "_offset" => offsets)
+        .expect("one length")
+        .lazy();
+    let from = calendar
+        .quarter_index_expr(col("changed_at"))
+        .clip_min(lit(first));
+    let until = calendar
+        .quarter_index_expr(col("next_change"))
+        .fill_null(lit(last + 1))
+        .clip_max(lit(last + 1));
+    history
+        .with_column(from.alias("quarter_idx"))
+        .with_column((until - col("quarter_idx")).alias("_span"))
+        .filter(col("_span").gt(lit(0)))
+        .join(
+            offsets,
+            [col("_span")],
+            [col("_span")],
+            JoinArgs::new(JoinType::Inner),
         )
-        .sort(["changed_at"], Default::default());
-    crate::frames::join_latest_at_or_before(
-        at.sort(["instant"], Default::default()),
-        right,
-        "instant",
-        "changed_at",
-        &[DEAL],
-    )
-    .select([all().exclude_cols(["changed_at"]).as_expr()])
+        .with_column(col("quarter_idx") + col("_offset"))
+        .drop(cols(["_span", "_offset"]))
 }
 
 /// The column of `Models::history` with the quarter_idx of the row's close
@@ -163,31 +184,6 @@ pub fn states_closing_in(history: LazyFrame, at: LazyFrame, also_at: Option<Expr
             JoinArgs::new(JoinType::Inner),
         )
         .filter(wanted)
-}
-
-/// Per opportunity (`DEAL`), what bounds its states (to drop instants whose state
-/// cannot matter before the as-of join): `first_change` and `last_change`
-/// (the instants of its first and last history rows), and the `last_kind`
-/// and `last_close` date of the last row. Before `first_change` it did not
-/// exist; from `last_change` on its state is the last row.
-pub fn lifespans(history: LazyFrame) -> LazyFrame {
-    // The last row by position of its latest instant: no sort.
-    let last = || col("changed_at").arg_max();
-    history.group_by([col(DEAL)]).agg([
-        col("changed_at").min().alias("first_change"),
-        col("changed_at").max().alias("last_change"),
-        col("kind").get(last(), false).alias("last_kind"),
-        col("close_date").get(last(), false).alias("last_close"),
-    ])
-}
-
-/// True where the opportunity is closed for good at `instant` (its last
-/// history row is at or before it and is won or lost); needs the columns of
-/// `lifespans`.
-pub fn closed_for_good(instant: Expr) -> Expr {
-    col("last_change")
-        .lt_eq(instant)
-        .and(StageKind::Open.matches(col("last_kind")).not())
 }
 
 /// `next_change`: the instant of the opportunity's next history row (null
@@ -240,27 +236,72 @@ mod tests {
     }
 
     #[test]
-    fn a_lifespan_is_first_and_last_change_and_the_last_rows_kind() {
-        // The rows come in any order: the last is the latest instant.
+    fn a_row_holds_the_quarter_ends_from_its_change_to_before_its_next_one() {
+        // Calendar quarters; the covered quarters are 2025-Q1..=2025-Q4.
+        let cal = FiscalCalendar::new(1);
+        let q = |y, m| cal.quarter_index(chrono::NaiveDate::from_ymd_opt(y, m, 1).unwrap());
+        let at = |y, m, d, h| {
+            chrono::NaiveDate::from_ymd_opt(y, m, d)
+                .unwrap()
+                .and_hms_opt(h, 0, 0)
+                .unwrap()
+                .and_utc()
+                .timestamp_micros()
+        };
+        let end_of_q1 = at(2025, 3, 31, 0) + 86_400_000_000 - 1;
+        // 1: Feb → May: the end of Q1 only (May is Q2, whose end is after it).
+        // 2: Feb, no next row: every quarter end from Q1 on.
+        // 3: 2024-Nov (before the covered quarters) → Aug: Q1 and Q2.
+        // 4: Apr → Jun: no quarter end between them.
+        // 5: Jan → the last microsecond of Q1: not Q1 (the next row is
+        //    the state at that instant).
         let history = df!(
-            DEAL => [1u32, 1, 1],
-            "changed_at" => [30i64, 10, 20],
-            "kind" => ["won", "open", "open"],
-            "close_date" => [300i32, 100, 200],
+            DEAL => [1u32, 2, 3, 4, 5],
+            "changed_at" => [
+                at(2025, 2, 1, 9), at(2025, 2, 1, 9), at(2024, 11, 5, 0),
+                at(2025, 4, 2, 0), at(2025, 1, 2, 0),
+            ],
+            "next_change" => [
+                Some(at(2025, 5, 1, 0)), None, Some(at(2025, 8, 1, 0)),
+                Some(at(2025, 6, 30, 0)), Some(end_of_q1),
+            ],
         )
         .unwrap()
         .lazy()
-        .with_column(col("changed_at").cast(crate::calendar::instant_dtype()));
-        let out = lifespans(history).collect().unwrap();
-        assert_eq!(instants(&out, "first_change"), [Some(10)]);
-        assert_eq!(instants(&out, "last_change"), [Some(30)]);
+        .with_columns([
+            col("changed_at").cast(crate::calendar::instant_dtype()),
+            col("next_change").cast(crate::calendar::instant_dtype()),
+        ]);
+        let out = states_at_quarter_ends(history, q(2025, 1)..=q(2025, 12), &cal)
+            .sort([DEAL, "quarter_idx"], Default::default())
+            .collect()
+            .unwrap();
+        let pairs: Vec<(u32, i32)> = out
+            .column(DEAL)
+            .unwrap()
+            .u32()
+            .unwrap()
+            .into_no_null_iter()
+            .zip(
+                out.column("quarter_idx")
+                    .unwrap()
+                    .i32()
+                    .unwrap()
+                    .into_no_null_iter(),
+            )
+            .collect();
+        let (q1, q2, q3, q4) = (q(2025, 1), q(2025, 4), q(2025, 7), q(2025, 10));
         assert_eq!(
-            out.column("last_kind").unwrap().str().unwrap().get(0),
-            Some("won")
-        );
-        assert_eq!(
-            out.column("last_close").unwrap().i32().unwrap().get(0),
-            Some(300)
+            pairs,
+            [
+                (1, q1),
+                (2, q1),
+                (2, q2),
+                (2, q3),
+                (2, q4),
+                (3, q1),
+                (3, q2)
+            ]
         );
     }
 }

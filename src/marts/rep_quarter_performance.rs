@@ -16,7 +16,7 @@ use super::MartSpec;
 use crate::calendar::days_between;
 use crate::config::{ActivityFlags, Config};
 use crate::domain::StageKind;
-use crate::intermediate::opportunity_state::{closed_for_good, state_at};
+use crate::intermediate::opportunity_state::states_at_quarter_ends;
 use crate::intermediate::rollup::{count_where, deal_and_activity_ratios, ratio, sum_where};
 use crate::intermediate::{Models, DEAL};
 
@@ -175,29 +175,21 @@ fn closed_deals(models: &Models, config: &Config) -> LazyFrame {
 }
 
 /// The open pipeline: each opportunity's state at the quarter's end
-/// instant (or as_of), summed per rep.
+/// instant (or as_of), summed per rep. Only the history rows in an open
+/// stage are spread over the quarter ends they hold.
 fn pipeline(models: &Models) -> LazyFrame {
-    // Only the quarter ends where the deal may be open: it exists by then
-    // and is not closed for good. Deal numbers and instants only: the
-    // (deal × quarter end) rows are the run's largest frame at 10x, so the
-    // rep is joined on once the open states are picked.
-    let at_quarter_end = models
-        .lifespans
+    let open_states = models
+        .history
         .clone()
-        .cross_join(
-            models
-                .spine()
-                .select([col("quarter_idx"), col("end_instant").alias("instant")]),
-            None,
-        )
-        .filter(
-            col("first_change")
-                .lt_eq(col("instant"))
-                .and(closed_for_good(col("instant")).not()),
-        )
-        .select([col(DEAL), col("quarter_idx"), col("instant")]);
-    state_at(models.history.clone(), at_quarter_end)
-        .filter(StageKind::Open.matches(col("state_kind")))
+        .filter(StageKind::Open.matches(col("kind")))
+        .select([
+            col(DEAL),
+            col("changed_at"),
+            col("next_change"),
+            col("amount"),
+            (col("amount") * col("probability")).alias("weighted_amount"),
+        ]);
+    states_at_quarter_ends(open_states, models.quarters(), &models.calendar)
         .join(
             models
                 .opportunities
@@ -209,8 +201,8 @@ fn pipeline(models: &Models) -> LazyFrame {
         )
         .group_by([col("rep_id"), col("quarter_idx")])
         .agg([
-            col("state_amount").sum().alias("pipeline_value"),
-            (col("state_amount") * col("state_probability"))
+            col("amount").sum().alias("pipeline_value"),
+            col("weighted_amount")
                 .sum()
                 .alias("weighted_pipeline_value"),
         ])
