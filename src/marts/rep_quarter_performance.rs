@@ -209,7 +209,8 @@ fn pipeline(models: &Models) -> LazyFrame {
 }
 
 /// Minutes and counts of the rep's activities (up to as_of) by the quarter
-/// of their UTC date. The activities after as_of count zero minutes and are
+/// of their UTC date (null outside the covered quarters: those rows meet no
+/// rep-quarter). The activities after as_of count zero minutes and are
 /// no flag's, so no copy of the millions before them is made.
 fn activities(models: &Models) -> LazyFrame {
     let counted = models.as_of.includes(col("started_at"));
@@ -225,7 +226,9 @@ fn activities(models: &Models) -> LazyFrame {
                 .then(col("duration_minutes"))
                 .otherwise(lit(0.0))
                 .alias("duration_minutes"),
-            models.quarter_of(col("started_at")).alias("quarter_idx"),
+            models
+                .covered_quarter_of(col("started_at"))
+                .alias("quarter_idx"),
         ])
         .group_by([col("rep_id"), col("quarter_idx")])
         .agg([
