@@ -48,6 +48,11 @@ pub struct Models {
     /// leave out the later ones by a mask (`AsOf::includes`) rather
     /// than copy every other row of millions, as the filter would.
     pub all_activities: LazyFrame,
+    /// The rows of `all_activities`.
+    pub activity_rows: usize,
+    /// The most rows a mart groups at once (`rollup::sums_in_slices`);
+    /// `rollup::SLICE_ROWS` unless a test sets it.
+    pub slice_rows: usize,
     /// Per activity type: its `selling`, `prospecting`, `meeting` flags
     /// (`Models::activity_is`).
     pub activity_types: BTreeMap<String, ActivityFlags>,
@@ -150,6 +155,8 @@ impl Models {
             history: history.lazy(),
             activities,
             all_activities,
+            activity_rows: staged.get(&staging::activities::SPEC).valid.height(),
+            slice_rows: rollup::SLICE_ROWS,
             activity_types: config.activity_types.clone(),
             leads: leads.lazy(),
             lead_events: until_as_of(&staging::lead_events::SPEC, "occurred_at"),

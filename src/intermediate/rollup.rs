@@ -14,6 +14,65 @@ pub fn ratio(num: Expr, den: Expr) -> Expr {
         .otherwise(num.cast(DataType::Float64) / den)
 }
 
+/// `lf` (of `rows` rows) grouped by `keys` into `sums`, `slice_rows` rows
+/// at a time: each slice is grouped on its own and the slices' sums are
+/// summed. A group-by over tens of millions of rows holds a key and a group
+/// for every row at once; in slices it holds a slice's (at 10x the
+/// performance mart took 8.5 s in the run with its 31M activities grouped
+/// at once, 4.4–5.0 s in slices of `SLICE_ROWS`). `sums` must be sums (or
+/// counts made as sums): a sum of sums is their sum.
+pub fn sums_in_slices(
+    lf: LazyFrame,
+    rows: usize,
+    slice_rows: usize,
+    keys: &[&str],
+    sums: Vec<Expr>,
+) -> LazyFrame {
+    let group = |lf: LazyFrame| lf.group_by(keys.iter().map(|k| col(*k)).collect::<Vec<_>>());
+    let slice_rows = slice_rows.max(1);
+    if rows <= slice_rows {
+        return group(lf).agg(sums);
+    }
+    let names: Vec<String> = sums
+        .iter()
+        .map(|e| {
+            e.clone()
+                .meta()
+                .output_name()
+                .expect("a named sum")
+                .to_string()
+        })
+        .collect();
+    let slices: Vec<LazyFrame> = (0..rows.div_ceil(slice_rows))
+        .map(|i| {
+            group(
+                lf.clone()
+                    .slice((i * slice_rows) as i64, slice_rows as IdxSize),
+            )
+            .agg(sums.clone())
+        })
+        .collect();
+    // One slice after another: side by side they would hold what slicing saves.
+    let stacked = concat(
+        slices,
+        UnionArgs {
+            parallel: false,
+            ..Default::default()
+        },
+    )
+    .expect("slices have the same columns");
+    group(stacked).agg(
+        names
+            .iter()
+            .map(|n| col(n.as_str()).sum())
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// The most rows `sums_in_slices` groups at once where a mart groups
+/// millions of rows.
+pub const SLICE_ROWS: usize = 4_000_000;
+
 /// The rows where `cond` holds, counted (Int64).
 pub fn count_where(cond: Expr) -> Expr {
     cond.cast(DataType::Int64).sum()

@@ -17,7 +17,9 @@ use crate::calendar::days_between;
 use crate::config::{ActivityFlags, Config};
 use crate::domain::StageKind;
 use crate::intermediate::opportunity_state::states_at_quarter_ends;
-use crate::intermediate::rollup::{count_where, deal_and_activity_ratios, ratio, sum_where};
+use crate::intermediate::rollup::{
+    count_where, deal_and_activity_ratios, ratio, sum_where, sums_in_slices,
+};
 use crate::intermediate::{Models, DEAL};
 
 pub const SPEC: MartSpec = MartSpec {
@@ -215,28 +217,30 @@ fn pipeline(models: &Models) -> LazyFrame {
 fn activities(models: &Models) -> LazyFrame {
     let counted = models.as_of.includes(col("started_at"));
     let flag = |set: fn(&ActivityFlags) -> bool| counted.clone().and(models.activity_is(set));
-    models
-        .all_activities
-        .clone()
-        .with_columns([
-            flag(|f| f.selling).alias("selling"),
-            flag(|f| f.prospecting).alias("prospecting"),
-            flag(|f| f.meeting).alias("meeting"),
-            when(counted.clone())
-                .then(col("duration_minutes"))
-                .otherwise(lit(0.0))
-                .alias("duration_minutes"),
-            models
-                .covered_quarter_of(col("started_at"))
-                .alias("quarter_idx"),
-        ])
-        .group_by([col("rep_id"), col("quarter_idx")])
-        .agg([
+    let placed = models.all_activities.clone().with_columns([
+        flag(|f| f.selling).alias("selling"),
+        flag(|f| f.prospecting).alias("prospecting"),
+        flag(|f| f.meeting).alias("meeting"),
+        when(counted.clone())
+            .then(col("duration_minutes"))
+            .otherwise(lit(0.0))
+            .alias("duration_minutes"),
+        models
+            .covered_quarter_of(col("started_at"))
+            .alias("quarter_idx"),
+    ]);
+    sums_in_slices(
+        placed,
+        models.activity_rows,
+        models.slice_rows,
+        &["rep_id", "quarter_idx"],
+        vec![
             sum_where(col("selling"), col("duration_minutes")).alias("selling_minutes"),
             col("duration_minutes").sum().alias("total_minutes"),
             count_where(col("prospecting")).alias("prospecting_activities"),
             count_where(col("meeting")).alias("meetings"),
-        ])
+        ],
+    )
 }
 
 /// The median first-response time of the leads assigned to the rep, by the
