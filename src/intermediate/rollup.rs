@@ -19,7 +19,7 @@ pub fn ratio(num: Expr, den: Expr) -> Expr {
 /// summed. A group-by over tens of millions of rows holds a key and a group
 /// for every row at once; in slices it holds a slice's (at 10x the
 /// performance mart took 8.5 s in the run with its 31M activities grouped
-/// at once, 4.4–5.0 s in slices of `SLICE_ROWS`). `sums` must be sums (or
+/// at once, 4.4–7.8 s in slices of `SLICE_ROWS`). `sums` must be sums (or
 /// counts made as sums): a sum of sums is their sum.
 pub fn sums_in_slices(
     lf: LazyFrame,
