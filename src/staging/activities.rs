@@ -12,7 +12,7 @@ pub const SPEC: TableSpec = TableSpec {
     rules,
     required: false,
     columns: &[
-        req("activity_id", Text),
+        req("activity_id", Text).checked_only(),
         req("rep_id", Text),
         req("activity_type", Text),
         req("started_at", Timestamp),

@@ -40,6 +40,9 @@ pub struct ColumnSpec {
     pub name: &'static str,
     pub ty: ValueType,
     pub required: bool,
+    /// Carried into the staged rows. A column no mart reads is checked and
+    /// quarantined like the others, then left behind (`checked_only`).
+    pub kept: bool,
 }
 
 pub const fn req(name: &'static str, ty: ValueType) -> ColumnSpec {
@@ -47,6 +50,7 @@ pub const fn req(name: &'static str, ty: ValueType) -> ColumnSpec {
         name,
         ty,
         required: true,
+        kept: true,
     }
 }
 
@@ -55,6 +59,20 @@ pub const fn opt(name: &'static str, ty: ValueType) -> ColumnSpec {
         name,
         ty,
         required: false,
+        kept: true,
+    }
+}
+
+impl ColumnSpec {
+    /// A column whose values are checked (a key stays unique, a bad value
+    /// sends its row to the quarantine) but that no mart reads, so the
+    /// staged rows do not hold it: activity_id was a third of the staged
+    /// activities' memory. A key another table references must be kept.
+    pub const fn checked_only(self) -> ColumnSpec {
+        ColumnSpec {
+            kept: false,
+            ..self
+        }
     }
 }
 
@@ -458,6 +476,25 @@ fn validate_one(
     })
 }
 
+/// Waits until every table of `wanted` is on the board: true when all were
+/// staged, false as soon as one failed.
+fn staged_first(
+    wanted: &[&'static str],
+    board: &Mutex<BTreeMap<&'static str, Option<StagedTable>>>,
+    changed: &Condvar,
+) -> bool {
+    let mut known = board.lock().expect("not poisoned");
+    loop {
+        if wanted.iter().any(|p| matches!(known.get(p), Some(None))) {
+            return false;
+        }
+        if wanted.iter().all(|p| matches!(known.get(p), Some(Some(_)))) {
+            return true;
+        }
+        known = changed.wait(known).expect("not poisoned");
+    }
+}
+
 /// `work` for each item on its own thread, results in the items' order.
 /// polars' own pool runs the frame work; the threads let independent
 /// tables' reads and plans overlap.
@@ -478,12 +515,31 @@ fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> 
     })
 }
 
+/// A table whose files hold more bytes than this is read only once the
+/// tables before it in `TABLES` are staged, so its decoded rows and theirs
+/// are not in memory at once: at 10x the activities' files (280 MB) decode
+/// to about 4 GB, and read beside the history they set the run's peak.
+/// Smaller inputs are all read at once (at 1x, 28 MB of activities).
+pub const LARGE_TABLE_BYTES: u64 = 128 << 20;
+
 /// Reads and validates every table of the contract, each on its own
-/// thread: a table is read at once and validated as soon as the parents its
-/// rules name are staged (reps and fx_rates need none; opportunity_history
-/// waits for opportunities only). The first error in `TABLES` order is the
-/// one reported, as a run one table at a time would report it.
+/// thread: a table is read at once (a large one after the tables before
+/// it, `LARGE_TABLE_BYTES`) and validated as soon as the parents its rules
+/// name are staged (reps and fx_rates need none; opportunity_history waits
+/// for opportunities only). The first error in `TABLES` order is the one
+/// reported, as a run one table at a time would report it.
 pub fn stage_all(storage: &Storage, listing: &Listing, config: &Config) -> Result<Staged> {
+    stage_all_with(storage, listing, config, LARGE_TABLE_BYTES)
+}
+
+/// `stage_all` with the size from which a table waits for those before it
+/// (a test makes every table wait with 0).
+pub fn stage_all_with(
+    storage: &Storage,
+    listing: &Listing,
+    config: &Config,
+    large_table_bytes: u64,
+) -> Result<Staged> {
     // Every mapping mistake, from the headers, before any row is read.
     if !config.tables.is_empty() {
         mapping::check(storage, config, &listing.mapped(config))?;
@@ -494,7 +550,13 @@ pub fn stage_all(storage: &Storage, listing: &Listing, config: &Config) -> Resul
     let changed = Condvar::new();
     let outcomes = in_parallel(&TABLES, |spec| {
         let staged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            stage_when_ready(storage, listing, config, spec, &board, &changed)
+            let large = listing
+                .files(spec.name)
+                .iter()
+                .map(|(_, m)| m.size)
+                .sum::<u64>()
+                > large_table_bytes;
+            stage_when_ready(storage, listing, config, spec, large, &board, &changed)
         }));
         let mut known = board.lock().expect("not poisoned");
         let table = match &staged {
@@ -520,30 +582,38 @@ pub fn stage_all(storage: &Storage, listing: &Listing, config: &Config) -> Resul
     Ok(Staged { tables })
 }
 
-/// One table: read, wait for its parents, validate. `Ok(None)` when a
-/// parent failed (that parent's error is the one reported).
+/// One table: read (when `large`, once the tables before it are staged),
+/// wait for its parents, validate. `Ok(None)` when a table it waits for
+/// failed (that table's error is the one reported).
 fn stage_when_ready(
     storage: &Storage,
     listing: &Listing,
     config: &Config,
     spec: &'static TableSpec,
+    large: bool,
     board: &Mutex<BTreeMap<&'static str, Option<StagedTable>>>,
     changed: &Condvar,
 ) -> Result<Option<StagedTable>> {
+    let before: Vec<&'static str> = if large {
+        TABLES
+            .iter()
+            .map(|t| t.name)
+            .take_while(|n| *n != spec.name)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if !staged_first(&before, board, changed) {
+        return Ok(None);
+    }
     let read = read_one(storage, listing, config, spec)
         .during(|| format!("reading table `{}`", spec.name))?;
     let rules = (spec.rules)(config);
     let wanted = rules.parents();
-    let mut known = board.lock().expect("not poisoned");
-    loop {
-        if wanted.iter().any(|p| matches!(known.get(p), Some(None))) {
-            return Ok(None);
-        }
-        if wanted.iter().all(|p| matches!(known.get(p), Some(Some(_)))) {
-            break;
-        }
-        known = changed.wait(known).expect("not poisoned");
+    if !staged_first(&wanted, board, changed) {
+        return Ok(None);
     }
+    let known = board.lock().expect("not poisoned");
     // Staged tables are cheap to clone (their columns are shared).
     let parents = Staged {
         tables: wanted

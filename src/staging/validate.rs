@@ -590,7 +590,6 @@ fn split(
     rows_read: usize,
     has_fx: bool,
 ) -> Result<Validated> {
-    let names: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
     let duplicates_collapsed = match checked.column(COLLAPSED) {
         Ok(c) => c.bool()?.sum().unwrap_or(0) as usize,
         Err(_) => rows_read - checked.height(),
@@ -599,7 +598,12 @@ fn split(
         Ok(_) => col(COLLAPSED).not(),
         Err(_) => lit(true),
     };
-    let mut valid_cols: Vec<Expr> = names.iter().map(|n| col(*n)).collect();
+    let mut valid_cols: Vec<Expr> = spec
+        .columns
+        .iter()
+        .filter(|c| c.kept)
+        .map(|c| col(c.name))
+        .collect();
     if has_fx {
         valid_cols.push(col("fx_rate"));
     }
@@ -638,7 +642,7 @@ fn split(
                     .alias("source_row"),
             );
     }
-    let rejected = rejected.select(rejected_cols).collect()?;
+    let rejected = with_own_text(rejected.select(rejected_cols).collect()?)?;
     let stats = TableStats {
         rows_filtered: 0,
         rows_read,
@@ -651,6 +655,26 @@ fn split(
         rejected,
         stats,
     })
+}
+
+/// `rows` with each text column copied into buffers of its own. A few rows
+/// picked out of a text column share the whole column's buffers (polars
+/// copies only the 16-byte views), so a quarantine of three rows would keep
+/// every activity_id of the table alive for the whole run.
+fn with_own_text(rows: DataFrame) -> Result<DataFrame> {
+    let height = rows.height();
+    let columns = rows
+        .into_columns()
+        .into_iter()
+        .map(|c| match c.str() {
+            Ok(text) => {
+                let chunks = text.downcast_iter().map(|a| a.clone().gc());
+                StringChunked::from_chunk_iter(c.name().clone(), chunks).into_column()
+            }
+            Err(_) => c,
+        })
+        .collect();
+    Ok(DataFrame::new(height, columns)?)
 }
 
 /// Rejected rows per reason.
@@ -721,5 +745,50 @@ mod tests {
         // One row, and the last row of a run at the end.
         assert_eq!(shares(&[Some("a")]), [false]);
         assert_eq!(shares(&[Some("a"), Some("a")]), [true, true]);
+    }
+
+    fn buffer_bytes(c: &Column) -> usize {
+        let text = c.str().expect("text");
+        text.downcast_iter().map(|a| a.total_buffer_len()).sum()
+    }
+
+    /// Two of four 20-byte ids picked out of a column: polars' filter keeps
+    /// the column's 80 bytes of text; `with_own_text` keeps their own 40.
+    #[test]
+    fn quarantined_rows_hold_only_their_own_text() {
+        let rows = df!(
+            "activity_id" => ["activity-00000000001", "activity-00000000002",
+                              "activity-00000000003", "activity-00000000004"],
+            "source_row" => [1i64, 2, 3, 4],
+        )
+        .unwrap();
+        let picked = rows
+            .filter(&BooleanChunked::from_slice(
+                "m".into(),
+                &[false, true, false, true],
+            ))
+            .unwrap();
+        assert_eq!(buffer_bytes(picked.column("activity_id").unwrap()), 80);
+        let own = with_own_text(picked).unwrap();
+        assert_eq!(buffer_bytes(own.column("activity_id").unwrap()), 40);
+        let ids: Vec<_> = own
+            .column("activity_id")
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(
+            ids,
+            [Some("activity-00000000002"), Some("activity-00000000004")]
+        );
+        let rows: Vec<_> = own
+            .column("source_row")
+            .unwrap()
+            .i64()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(rows, [Some(2), Some(4)]);
     }
 }

@@ -59,7 +59,16 @@ fn activities_grouped_in_slices_give_the_hand_worked_sums() {
         "the fixture has more than one slice"
     );
     models.slice_rows = 2;
-    let df = salesops::marts::rep_quarter_performance::build(&models, &config)
+    check_rep_a_activities_in_q1(&models, &config);
+}
+
+/// Rep A's FY2025-Q1 activity sums in the performance mart built from
+/// `models`.
+fn check_rep_a_activities_in_q1(
+    models: &salesops::intermediate::Models,
+    config: &salesops::config::Config,
+) {
+    let df = salesops::marts::rep_quarter_performance::build(models, config)
         .collect()
         .unwrap();
     check_row(
@@ -76,6 +85,49 @@ fn activities_grouped_in_slices_give_the_hand_worked_sums() {
             ("meetings", I(1)),
         ],
     );
+}
+
+/// Every table read only after the tables before it are staged (the path
+/// a large input takes, `staging::LARGE_TABLE_BYTES`): the same staged rows,
+/// quarantine and counts as all read at once, and the hand-worked sums.
+#[test]
+fn tables_read_one_after_another_stage_the_same_rows() {
+    use salesops::config::Config;
+    use salesops::intermediate::Models;
+    use salesops::staging::{stage_all_with, Listing};
+    // The hand fixture and two activities that are rejected (an unknown
+    // rep, a negative duration), so the quarantine is compared too.
+    let dir = tempfile::tempdir().unwrap();
+    super::harness::copy_dir(std::path::Path::new("tests/fixtures/hand"), dir.path());
+    std::fs::write(
+        dir.path().join("activities/rejected.csv"),
+        concat!(
+            "activity_id,rep_id,activity_type,started_at,duration_minutes,opportunity_id,lead_id\n",
+            "x1,Z,call,2024-02-06T10:00:00Z,30,,\n",
+            "x2,A,call,2024-02-06T11:00:00Z,-5,,\n",
+        ),
+    )
+    .unwrap();
+    let mut config = Config::from_file("tests/fixtures/hand/pipeline.toml").unwrap();
+    config.source = dir.path().to_str().unwrap().to_string();
+    let source = super::harness::local(dir.path());
+    let listing = Listing::of(&source, &config).unwrap();
+    let at_once = stage_all_with(&source, &listing, &config, u64::MAX).unwrap();
+    let in_turn = stage_all_with(&source, &listing, &config, 0).unwrap();
+    let activities = in_turn.get(&salesops::staging::activities::SPEC);
+    assert_eq!(activities.rejected.height(), 2);
+    for (a, b) in at_once.tables().iter().zip(in_turn.tables()) {
+        assert_eq!(a.name, b.name);
+        assert!(a.valid.equals_missing(&b.valid), "{} valid rows", a.name);
+        assert!(
+            a.rejected.equals_missing(&b.rejected),
+            "{} quarantine",
+            a.name
+        );
+        assert_eq!(a.stats, b.stats, "{} counts", a.name);
+    }
+    let models = Models::build(&in_turn, &config, super::harness::as_of("2024-09-15")).unwrap();
+    check_rep_a_activities_in_q1(&models, &config);
 }
 
 #[test]
@@ -681,5 +733,38 @@ fn trends_on_quota_attainment_within_teams() {
             ("rank_in_peer_group", I(1)),
             ("quadrant", Null),
         ],
+    );
+}
+
+/// A table that fails to read while the tables after it wait for it: the
+/// run stops with that table's error (no table waits forever).
+#[test]
+fn a_failed_table_stops_the_tables_waiting_for_it() {
+    use salesops::config::Config;
+    use salesops::staging::{stage_all_with, Listing};
+    let dir = tempfile::tempdir().unwrap();
+    super::harness::copy_dir(std::path::Path::new("tests/fixtures/hand"), dir.path());
+    std::fs::write(
+        dir.path().join("opportunities/broken.parquet"),
+        b"PAR1 this is not parquet",
+    )
+    .unwrap();
+    let mut config = Config::from_file("tests/fixtures/hand/pipeline.toml").unwrap();
+    config.source = dir.path().to_str().unwrap().to_string();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let source = super::harness::local(std::path::Path::new(&config.source));
+        let listing = Listing::of(&source, &config).unwrap();
+        let staged = stage_all_with(&source, &listing, &config, 0);
+        tx.send(staged.err().map(|e| e.report())).unwrap();
+    });
+    let error = rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("staging finished")
+        .expect("staging failed");
+    assert!(
+        error.contains("reading table `opportunities`")
+            && error.contains("broken.parquet: not a readable Parquet file"),
+        "{error}"
     );
 }

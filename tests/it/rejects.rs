@@ -238,6 +238,36 @@ fn duplicate_key() {
 }
 
 #[test]
+fn activity_ids_are_checked_but_not_staged() {
+    // A1 twice with different types: both rows are quarantined with their
+    // ids; the staged rows (A2 alone) do not carry activity_id, which no
+    // mart reads.
+    let s = stage_files(&[(
+        "activities/a.csv",
+        concat!(
+            "activity_id,rep_id,activity_type,started_at\n",
+            "A1,R1,call,2024-01-05T10:00:00Z\n",
+            "A1,R1,email,2024-01-05T11:00:00Z\n",
+            "A2,R1,meeting,2024-01-06T09:00:00Z\n",
+        ),
+    )]);
+    let activities = s.get(&staging::activities::SPEC);
+    assert_eq!(
+        reasons(activities),
+        [(1, "duplicate_key".into()), (2, "duplicate_key".into())]
+    );
+    assert_eq!(text(activities, "activity_id", 0).as_deref(), Some("A1"));
+    assert_eq!(text(activities, "activity_id", 1).as_deref(), Some("A1"));
+    let valid = &activities.valid;
+    assert_eq!(valid.height(), 1);
+    assert!(valid.column("activity_id").is_err(), "{:?}", valid.schema());
+    assert_eq!(
+        valid.column("activity_type").unwrap().str().unwrap().get(0),
+        Some("meeting")
+    );
+}
+
+#[test]
 fn exact_duplicates_collapse_across_files() {
     // 100 equals 100.0 after parsing; the copy in the second file is collapsed, not rejected.
     let s = stage_files(&[
