@@ -67,7 +67,8 @@ impl ColumnSpec {
     /// A column whose values are checked (a key stays unique, a bad value
     /// sends its row to the quarantine) but that no mart reads, so the
     /// staged rows do not hold it: activity_id was a third of the staged
-    /// activities' memory. A key another table references must be kept.
+    /// activities' memory. A column another table references must be kept
+    /// (a test checks every reference).
     pub const fn checked_only(self) -> ColumnSpec {
         ColumnSpec {
             kept: false,

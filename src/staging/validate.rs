@@ -747,6 +747,27 @@ mod tests {
         assert_eq!(shares(&[Some("a"), Some("a")]), [true, true]);
     }
 
+    /// `ColumnSpec::checked_only` leaves a column out of the staged rows; a
+    /// column another table's rows are checked against (a reference's key
+    /// and the columns it takes) must stay in them, or the check would
+    /// find no column to read.
+    #[test]
+    fn columns_other_tables_reference_are_staged() {
+        for spec in crate::staging::TABLES {
+            for r in (spec.rules)(&crate::config::Config::default()).references {
+                for name in std::iter::once(r.column).chain(r.takes.iter().copied()) {
+                    let column = r.parent.columns.iter().find(|c| c.name == name);
+                    assert!(
+                        column.is_some_and(|c| c.kept),
+                        "{} references {}.{name}, which is not staged",
+                        spec.name,
+                        r.parent.name
+                    );
+                }
+            }
+        }
+    }
+
     fn buffer_bytes(c: &Column) -> usize {
         let text = c.str().expect("text");
         text.downcast_iter().map(|a| a.total_buffer_len()).sum()
