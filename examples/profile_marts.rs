@@ -17,7 +17,8 @@ use salesops::marts;
 use salesops::pipeline;
 use salesops::staging::Listing;
 
-// The allocator the `salesops` binary runs with, so sizes and times match.
+// The allocator the `salesops` binary runs with, and its setting, so sizes
+// and times match.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -69,6 +70,7 @@ fn show(name: &str, lf: LazyFrame) -> DataFrame {
 }
 
 fn main() -> salesops::Result<()> {
+    salesops::allocator::return_freed_memory_at_once();
     let args: Vec<String> = std::env::args().collect();
     let mut config = Config::from_file(&args[1])?;
     config.source = args[2].clone();

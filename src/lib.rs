@@ -4,6 +4,7 @@
 //! staging -> intermediate -> marts -> publish, with `pipeline` on top
 //! (the map of the code is "Development" in the README).
 
+pub mod allocator;
 pub mod calendar;
 pub mod config;
 pub mod currency;

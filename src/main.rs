@@ -308,6 +308,7 @@ fn json_requested() -> bool {
 }
 
 fn main() -> ExitCode {
+    salesops::allocator::return_freed_memory_at_once();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

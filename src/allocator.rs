@@ -1,0 +1,87 @@
+//! How the process takes and returns memory. The `salesops` binary allocates
+//! with mimalloc (`main.rs`: glibc's malloc handed polars' large buffers
+//! back to the kernel and faulted them in again, a third of the run), and
+//! sets it up first thing with `return_freed_memory_at_once`.
+//!
+//! Why, measured on the 2-core development VM (README, "Development"):
+//! - mimalloc keeps memory an arena freed for a delay before it returns it
+//!   to the kernel, and only returns it when that thread next allocates. A
+//!   run stages its tables on threads that then end, and polars' threads sit
+//!   idle between plans, so what they freed stayed resident: at 1x the
+//!   staged rows are about 170 MB and the process held 940 MB once staging
+//!   was done. With the arenas' delay at 0 the 1x peak went from 0.96–1.00
+//!   GiB to 0.80–0.82 GiB, the 10x peak from 5.82–6.08 to 5.67–5.68 GiB, and
+//!   no run was slower.
+//! - A fresh page is zeroed by the kernel when first touched (43% of the
+//!   CPU time of a 10x run, by `perf`), a transparent huge page 2 MB at a
+//!   time even where a few bytes of it are used. Without huge pages the 1x
+//!   peak went from 0.80–0.84 to 0.74–0.76 GiB and the run from 2.10 s to
+//!   1.99 s at the median of eight alternating runs.
+
+use libmimalloc_sys::{mi_option_set, mi_option_t};
+
+/// Places in mimalloc's `mi_option_e` (`include/mimalloc.h` of the v3 that
+/// libmimalloc-sys 0.1.49 bundles; pinned in Cargo.toml). Its Rust bindings
+/// do not name these; the test below reads them back by name.
+const ARENA_PURGE_MULT: mi_option_t = 24;
+const ALLOW_THP: mi_option_t = 43;
+
+/// Freed memory goes back to the kernel at once, and no transparent huge
+/// pages. Called first thing in `main`, before polars starts its threads.
+pub fn return_freed_memory_at_once() {
+    // SAFETY: each sets an integer option mimalloc reads when it next maps
+    // or purges memory; any value is valid. The prctl only changes how
+    // the kernel backs this process's later mappings.
+    unsafe {
+        // The arenas' purge delay is `purge_delay` times this.
+        mi_option_set(ARENA_PURGE_MULT, 0);
+        // mimalloc asks for huge pages on what it maps unless this is 0;
+        // the prctl also stops a kernel that gives them to every process.
+        mi_option_set(ALLOW_THP, 0);
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::{c_char, c_void, CStr};
+
+    use super::*;
+
+    extern "C" {
+        // mimalloc's own listing of its options, by name (mimalloc.h).
+        fn mi_options_print_out(
+            out: extern "C" fn(msg: *const c_char, arg: *mut c_void),
+            arg: *mut c_void,
+        );
+    }
+
+    extern "C" fn collect(msg: *const c_char, arg: *mut c_void) {
+        // SAFETY: `arg` is the String passed below, `msg` a C string.
+        let text = unsafe { &mut *(arg as *mut String) };
+        text.push_str(&unsafe { CStr::from_ptr(msg) }.to_string_lossy());
+    }
+
+    /// The numbers are the options named `arena_purge_mult` (1 by default)
+    /// and `allow_thp` (1 by default), and the call sets both to 0 and
+    /// turns huge pages off for the process.
+    #[test]
+    fn the_settings_are_the_arenas_purge_delay_and_huge_pages() {
+        return_freed_memory_at_once();
+        let mut listing = String::new();
+        // SAFETY: `collect` appends to `listing`, which outlives the call.
+        unsafe { mi_options_print_out(collect, &mut listing as *mut String as *mut c_void) };
+        for name in ["arena_purge_mult", "allow_thp"] {
+            let line = listing
+                .lines()
+                .find(|l| l.contains(&format!("'{name}'")))
+                .unwrap_or_else(|| panic!("mimalloc lists no {name}:\n{listing}"));
+            assert!(line.trim_end().ends_with(": 0"), "{line}");
+        }
+        // SAFETY: reads the process's flag.
+        assert_eq!(
+            unsafe { libc::prctl(libc::PR_GET_THP_DISABLE, 0, 0, 0, 0) },
+            1
+        );
+    }
+}
