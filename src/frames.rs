@@ -15,7 +15,8 @@ pub fn number_in_order_of(key: &str) -> Expr {
     )
 }
 
-/// A backward as-of join per `by`: each left row gets the right row with the
+/// A backward as-of join per `by` (none: the whole frame is one group):
+/// each left row gets the right row with the
 /// latest `right_on` at or before its own `left_on`. Both sides
 /// must be sorted on their keys (callers sort just before).
 pub fn join_latest_at_or_before(
@@ -33,14 +34,19 @@ pub fn join_latest_at_or_before(
             strategy: AsofStrategy::Backward,
             tolerance: None,
             tolerance_str: None,
-            left_by: Some(by.iter().map(|b| (*b).into()).collect()),
-            right_by: Some(by.iter().map(|b| (*b).into()).collect()),
+            left_by: by_names(by),
+            right_by: by_names(by),
             allow_eq: true,
             // polars cannot check sortedness per group and would print a
             // warning to stderr (breaking JSON logs); callers sort.
             check_sortedness: false,
         })))
         .finish()
+}
+
+/// The `by` of an as-of join: none when there are no columns (one group).
+fn by_names(by: &[&str]) -> Option<Vec<PlSmallStr>> {
+    (!by.is_empty()).then(|| by.iter().map(|b| (*b).into()).collect())
 }
 
 /// Collects several plans in one pass, so the parts they share (marked with

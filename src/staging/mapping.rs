@@ -671,8 +671,8 @@ pub fn check(
 }
 
 /// A mapped table read: the contract columns as text with `source_file`
-/// and `source_row` (`read::read_table` gives contract-shaped files a file index instead),
-/// and the rows `skip_deleted` and `filter` dropped.
+/// and `source_row` (contract-shaped files, `read::read_table`, carry
+/// neither: their rows are in file order), and the rows `skip_deleted` and `filter` dropped.
 pub fn read_mapped(
     storage: &Storage,
     spec: &TableSpec,

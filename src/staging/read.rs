@@ -1,9 +1,10 @@
 //! Reading one input table: every `*.csv` and `*.parquet` under
 //! `<source>/<table>/`, recursively, in path order (SPEC §1, §7 "Files").
 //!
-//! Each file becomes a frame of the table's contract columns, plus the
-//! index of its file (`FILE_INDEX`; a row's `source_row` is found from its
-//! place in the table, for rejected rows only). A value arrives in one of two forms:
+//! Each file becomes a frame of the table's contract columns, stacked in
+//! path order; a rejected row's file and `source_row` are found from its
+//! place in the table (`SourceFile::first_row`), so no row carries its
+//! file. A value arrives in one of two forms:
 //! - as text (every CSV value, and Parquet columns whose type is not the
 //!   contract's): the column under its own name, which staging parses with
 //!   one set of parsers, and which the quarantine keeps as it was;
@@ -28,12 +29,12 @@ use object_store::ObjectMeta;
 use crate::storage::{fingerprint, Fingerprint, Storage};
 
 pub struct RawTable {
-    /// Contract columns as text (String), the typed columns of the
-    /// non-text ones (`typed_name`), then where each row came from: either
-    /// `FILE_INDEX` (into `sources`), or `source_file` and `source_row` (a
-    /// mapping's rows, which a filter may have thinned).
+    /// Contract columns as text (String) and the typed columns of the
+    /// non-text ones (`typed_name`); a mapping's rows, which a filter may
+    /// have thinned, also carry their `source_file` and `source_row`.
     pub frame: DataFrame,
-    /// The files, by `FILE_INDEX`.
+    /// The files in path order, their rows one after another in `frame`
+    /// (empty for a mapping's rows).
     pub sources: Vec<SourceFile>,
     pub files: Vec<Fingerprint>,
 }
@@ -46,11 +47,6 @@ pub struct SourceFile {
     pub name: String,
     pub first_row: i64,
 }
-
-/// The column with the index of a row's file in `RawTable::sources`: a
-/// number per row, where the file's name repeated on millions of rows
-/// took more memory than the row's values.
-pub const FILE_INDEX: &str = "_file";
 
 pub fn is_data_file(path: &str) -> bool {
     let lower = path.to_ascii_lowercase();
@@ -75,14 +71,14 @@ pub fn read_table(
     let mut parts = Vec::with_capacity(paths.len());
     let mut sources = Vec::with_capacity(paths.len());
     let mut first_row = 0;
-    for (i, (path, bytes)) in paths.iter().zip(contents).enumerate() {
+    for (path, bytes) in paths.iter().zip(contents) {
         let shown = storage.display(path);
         let (cols, height) = if path.to_ascii_lowercase().ends_with(".csv") {
             read_csv(&shown, spec, &bytes)?
         } else {
             read_parquet(&shown, spec, bytes)?
         };
-        parts.push(with_file_index(i, cols, height)?);
+        parts.push(DataFrame::new(height, cols)?);
         sources.push(SourceFile {
             name: shown,
             first_row,
@@ -150,7 +146,6 @@ fn empty_frame(spec: &TableSpec) -> DataFrame {
             .filter(|c| c.ty != ValueType::Text)
             .map(|c| Column::new_empty(typed_name(c.name).into(), &c.ty.dtype())),
     );
-    cols.push(Column::new_empty(FILE_INDEX.into(), &DataType::Int32));
     DataFrame::new_infer_height(cols).expect("empty columns")
 }
 
@@ -183,16 +178,6 @@ fn locate_columns(file: &str, spec: &TableSpec, header: &[String]) -> Result<Vec
             }
         })
         .collect()
-}
-
-/// A file's columns (`read_csv`, `read_parquet`) with `FILE_INDEX`.
-fn with_file_index(index: usize, mut cols: Vec<Column>, height: usize) -> Result<DataFrame> {
-    cols.push(Column::new_scalar(
-        FILE_INDEX.into(),
-        Scalar::new(DataType::Int32, AnyValue::Int32(index as i32)),
-        height,
-    ));
-    Ok(DataFrame::new(height, cols)?)
 }
 
 fn with_source(file: &str, mut cols: Vec<Column>, height: usize) -> Result<DataFrame> {

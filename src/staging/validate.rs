@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::currency;
 use crate::error::Result;
 use crate::staging::parse::{self, ValueType};
-use crate::staging::read::{typed_as_text, typed_name, SourceFile, FILE_INDEX};
+use crate::staging::read::{typed_as_text, typed_name, SourceFile};
 use crate::staging::{fx_rates, ColumnSpec, Staged, TableSpec};
 
 /// Reject reasons in the order in which they are tried (SPEC §7).
@@ -625,22 +625,28 @@ fn split(
         .clone()
         .lazy()
         .filter(col(REASON_CODE).is_not_null().and(kept()));
-    if rejected.collect_schema()?.contains(FILE_INDEX) {
-        // The file's name, and the row's place in it (from 1) from its
-        // place in the table: made for rejected rows only.
+    if !rejected.collect_schema()?.contains("source_file") {
+        // The file of a row read in the contract's shape is the last one
+        // starting at or before the row's place in the table, and its
+        // `source_row` that place from the file's first row (from 1):
+        // found for rejected rows only, in their own order.
         let files = df!(
-            FILE_INDEX => (0..sources.len() as i32).collect::<Vec<_>>(),
             "source_file" => sources.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
             "_first_row" => sources.iter().map(|s| s.first_row).collect::<Vec<_>>(),
         )?;
-        let mut args = JoinArgs::new(JoinType::Left);
-        args.maintain_order = MaintainOrderJoin::Left;
-        rejected = rejected
-            .join(files.lazy(), [col(FILE_INDEX)], [col(FILE_INDEX)], args)
-            .with_column(
-                (col("_row").cast(DataType::Int64) - col("_first_row") + lit(1i64))
-                    .alias("source_row"),
-            );
+        let placed = rejected
+            .with_row_index("_at", None)
+            .with_column(col("_row").cast(DataType::Int64))
+            .sort(["_row"], Default::default());
+        rejected = crate::frames::join_latest_at_or_before(
+            placed,
+            files.lazy(),
+            "_row",
+            "_first_row",
+            &[],
+        )
+        .sort(["_at"], Default::default())
+        .with_column((col("_row") - col("_first_row") + lit(1i64)).alias("source_row"));
     }
     let rejected = with_own_text(rejected.select(rejected_cols).collect()?)?;
     let stats = TableStats {

@@ -267,6 +267,46 @@ fn activity_ids_are_checked_but_not_staged() {
     );
 }
 
+/// A rejected row names its file and its row in that file (from 1), with
+/// files read in path order: a.csv's second row, then c.csv's first and
+/// third (b.csv, between them, has a header and no rows, so c.csv's rows
+/// start where b.csv's would have).
+#[test]
+fn rejected_rows_name_their_file_and_row_in_it() {
+    let bad = |id: &str| format!("{id},R1,2024-01-05,2024-02-01,Closed Won,-1,,\n");
+    let good = |id: &str| format!("{id},R1,2024-01-05,2024-02-01,Closed Won,5,,\n");
+    let s = stage_files(&[
+        (
+            "opportunities/a.csv",
+            &format!("{OPP_HEADER}{OPP_OK}{}", bad("O2")),
+        ),
+        ("opportunities/b.csv", OPP_HEADER),
+        (
+            "opportunities/c.csv",
+            &format!("{OPP_HEADER}{}{}{}", bad("O4"), good("O5"), bad("O6")),
+        ),
+    ]);
+    let t = s.get(&staging::opportunities::SPEC);
+    assert_eq!(
+        reasons(t),
+        [
+            (2, "negative_amount".into()),
+            (1, "negative_amount".into()),
+            (3, "negative_amount".into())
+        ]
+    );
+    let files: Vec<String> = (0..3)
+        .map(|i| text(t, "source_file", i).unwrap())
+        .map(|f| f.rsplit('/').next().unwrap().to_string())
+        .collect();
+    assert_eq!(files, ["a.csv", "c.csv", "c.csv"]);
+    let ids: Vec<_> = (0..3).map(|i| text(t, "opportunity_id", i)).collect();
+    assert_eq!(
+        ids,
+        [Some("O2".into()), Some("O4".into()), Some("O6".into())]
+    );
+}
+
 #[test]
 fn exact_duplicates_collapse_across_files() {
     // 100 equals 100.0 after parsing; the copy in the second file is collapsed, not rejected.
