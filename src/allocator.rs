@@ -5,7 +5,8 @@
 //!
 //! Why, measured on the 2-core development VM (README, "Development"):
 //! - mimalloc keeps memory an arena freed for a delay before it returns it
-//!   to the kernel, and only returns it when that thread next allocates. A
+//!   to the kernel, and returns it only when the allocator is next called
+//!   on the thread that freed it. A
 //!   run stages its tables on threads that then end, and polars' threads sit
 //!   idle between plans, so what they freed stayed resident: at 1x the
 //!   staged rows are about 170 MB and the process held 940 MB once staging
@@ -38,6 +39,7 @@ pub fn return_freed_memory_at_once() {
         // mimalloc asks for huge pages on what it maps unless this is 0;
         // the prctl also stops a kernel that gives them to every process.
         mi_option_set(ALLOW_THP, 0);
+        #[cfg(target_os = "linux")]
         libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
 }
@@ -79,6 +81,7 @@ mod tests {
             assert!(line.trim_end().ends_with(": 0"), "{line}");
         }
         // SAFETY: reads the process's flag.
+        #[cfg(target_os = "linux")]
         assert_eq!(
             unsafe { libc::prctl(libc::PR_GET_THP_DISABLE, 0, 0, 0, 0) },
             1
