@@ -18,6 +18,7 @@ pub mod parquet;
 pub mod pipeline;
 pub mod presets;
 pub mod publish;
+pub mod report;
 pub mod staging;
 pub mod storage;
 

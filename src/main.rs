@@ -74,6 +74,21 @@ enum Command {
         #[arg(long)]
         source: Option<String>,
     },
+    /// Render the report of a published run again, from its published marts.
+    Report {
+        /// The pipeline file (for its output URL and storage settings).
+        #[arg(long, default_value = "pipelines/default.toml")]
+        pipeline: String,
+        /// Override the pipeline's output URL.
+        #[arg(long)]
+        output: Option<String>,
+        /// The run to render. Default: the one `_latest.json` names.
+        #[arg(long)]
+        run_id: Option<String>,
+        /// Where to write the page (a local file).
+        #[arg(long, default_value = "report.html")]
+        to: String,
+    },
     /// Print a preset (SPEC 1.2) as pipeline-file TOML, to copy and edit.
     Mapping {
         /// The preset: salesforce or hubspot.
@@ -136,6 +151,25 @@ fn run(cli: Cli) -> Result<()> {
             force,
         } => run_pipeline(&pipeline, as_of, source, output, force),
         Command::Validate { pipeline, source } => validate(&pipeline, source),
+        Command::Report {
+            pipeline,
+            output,
+            run_id,
+            to,
+        } => {
+            let config = load(&pipeline, None, output)?;
+            let out = Storage::open_with(
+                &config.output,
+                &config.storage_options,
+                &config.storage,
+                salesops::storage::Access::Read,
+            )?;
+            let (run_id, page) = salesops::report::render_published(&out, run_id.as_deref())?;
+            std::fs::write(&to, page)
+                .map_err(|e| Error::storage(format!("writing the report to {to}"), e))?;
+            println!("report of run {run_id} written to {to}");
+            Ok(())
+        }
         Command::Mapping { preset } => match salesops::presets::toml(&preset) {
             Some(text) => {
                 print!("{text}");
@@ -198,6 +232,9 @@ fn run_pipeline(
                     "  {name:<28} {:>8} rows",
                     d.files.iter().map(|f| f.rows).sum::<usize>()
                 );
+            }
+            if let Some(report) = &m.report {
+                println!("report: {}", out.display(&report.path));
             }
         }
         Outcome::UpToDate { run_id } => {

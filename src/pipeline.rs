@@ -10,7 +10,8 @@ use crate::config::Config;
 use crate::error::Result;
 use crate::intermediate::Models;
 use crate::marts;
-use crate::publish::{self, InputFile, Manifest, PublishInput, Step};
+use crate::publish::{self, InputFile, Manifest, ManifestInput, Step};
+use crate::report;
 use crate::staging::{self, Listing, Staged};
 use crate::storage::{Access, Storage};
 
@@ -175,23 +176,24 @@ pub fn run(
     let mart_rows: usize = built.iter().map(|m| m.frame.height()).sum();
     // The publish stage's own timing cannot be inside the manifest it
     // writes; it is logged.
-    let manifest = publish::publish(
-        output,
-        PublishInput {
-            run_id: &run_id,
-            as_of: &opts.as_of,
-            config,
-            source: source.url(),
-            inputs,
-            staged: &staged,
-            rejected,
-            synthesized_histories: intermediate.synthesized_histories,
-            unknown_event_types: marts::lead_scores::unknown_event_types(&intermediate, config)?,
-            marts: built,
-            steps: steps.0.clone(),
-            latest_at_start: &latest_at_start,
-        },
-    )?;
+    let marts_written = publish::write_marts(output, &run_id, built)?;
+    let mut manifest = publish::manifest(ManifestInput {
+        run_id: &run_id,
+        as_of: &opts.as_of,
+        config,
+        source: source.url(),
+        inputs,
+        staged: &staged,
+        rejected,
+        synthesized_histories: intermediate.synthesized_histories,
+        unknown_event_types: marts::lead_scores::unknown_event_types(&intermediate, config)?,
+        marts: marts_written,
+        steps: steps.0.clone(),
+    });
+    // Rendered from the mart files just written, as `salesops report`
+    // renders a published run, so the page shows what was published.
+    manifest.report = Some(report::write(output, &manifest)?);
+    let manifest = publish::publish(output, manifest, &latest_at_start, config)?;
     steps.record("publish", started, mart_rows);
     info!(run_id, "Run published.");
     Ok(Outcome::Published(Box::new(manifest)))

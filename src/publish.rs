@@ -6,15 +6,19 @@
 //!    writes under paths of its own, a `--force` rerun included;
 //! 1. every mart file under `<mart>/run_id=<attempt>/` and the quarantine
 //!    under `_rejected/run_id=<attempt>/` (new paths: readers never look
-//!    there until step 3);
-//! 2. `_runs/<attempt>/manifest.json`, listing every file with its rows,
-//!    bytes and sha256, written only after all files exist;
-//! 3. `_latest.json`, replaced by compare-and-swap against the version read
+//!    there until step 4);
+//! 2. `_runs/<attempt>/report.html`, the run's report, rendered from the
+//!    mart files of step 1 as written (src/report, called by the pipeline
+//!    between `write_marts` and `publish`);
+//! 3. `_runs/<attempt>/manifest.json`, listing every file with its rows,
+//!    bytes and sha256, the report among them, written only after all
+//!    files exist;
+//! 4. `_latest.json`, replaced by compare-and-swap against the version read
 //!    when the run started: the only thing a reader follows. A run that
 //!    finds it changed publishes nothing and stops with exit 4;
-//! 4. `_runs/<attempt>/published.json`, the mark retention counts runs by.
+//! 5. `_runs/<attempt>/published.json`, the mark retention counts runs by.
 //!
-//! A run that stops before step 3 leaves the published run untouched.
+//! A run that stops before step 4 leaves the published run untouched.
 //! Retention then deletes old runs, never the published one, the newest
 //! `keep_runs` published ones, or a run that may still be writing.
 
@@ -91,6 +95,9 @@ pub struct Manifest {
     /// with its time and rows (absent from manifests of older versions).
     #[serde(default)]
     pub steps: Vec<Step>,
+    /// `_runs/<run_id>/report.html` (absent from manifests of older versions).
+    #[serde(default)]
+    pub report: Option<FileEntry>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -213,17 +220,22 @@ fn schema_of(df: &DataFrame) -> Vec<ColumnEntry> {
         .collect()
 }
 
-fn write_dataset(output: &Storage, path: &str, df: &mut DataFrame) -> Result<Dataset> {
-    let bytes = parquet_bytes(df)?;
+/// Writes `bytes` at `path` and describes them for the manifest.
+pub fn write_file(output: &Storage, path: &str, bytes: Vec<u8>, rows: usize) -> Result<FileEntry> {
     let entry = FileEntry {
         path: path.to_string(),
-        rows: df.height(),
+        rows,
         bytes: bytes.len(),
         sha256: format!("{:x}", Sha256::digest(&bytes)),
     };
     output.put(path, Bytes::from(bytes))?;
+    Ok(entry)
+}
+
+fn write_dataset(output: &Storage, path: &str, df: &mut DataFrame) -> Result<Dataset> {
+    let bytes = parquet_bytes(df)?;
     Ok(Dataset {
-        files: vec![entry],
+        files: vec![write_file(output, path, bytes, df.height())?],
         schema: schema_of(df),
     })
 }
@@ -244,7 +256,24 @@ pub fn write_quarantine(
     Ok(out)
 }
 
-pub struct PublishInput<'a> {
+/// Step 1 for the marts: every mart's file under `<mart>/run_id=<attempt>/`.
+pub fn write_marts(
+    output: &Storage,
+    run_id: &str,
+    marts: Vec<Mart>,
+) -> Result<BTreeMap<String, Dataset>> {
+    let mut written = BTreeMap::new();
+    for mut m in marts {
+        let path = format!("{}/run_id={run_id}/part-0.parquet", m.spec.name);
+        written.insert(
+            m.spec.name.to_string(),
+            write_dataset(output, &path, &mut m.frame)?,
+        );
+    }
+    Ok(written)
+}
+
+pub struct ManifestInput<'a> {
     /// The attempt this run claimed.
     pub run_id: &'a str,
     pub as_of: &'a AsOf,
@@ -255,28 +284,18 @@ pub struct PublishInput<'a> {
     pub rejected: BTreeMap<String, Dataset>,
     pub synthesized_histories: usize,
     pub unknown_event_types: BTreeMap<String, usize>,
-    pub marts: Vec<Mart>,
+    /// The marts as `write_marts` wrote them.
+    pub marts: BTreeMap<String, Dataset>,
     pub steps: Vec<Step>,
-    /// `_latest.json` when the run started: the pointer is replaced only if
-    /// it is still that.
-    pub latest_at_start: &'a LatestAtStart,
 }
 
-/// Steps 1–4 for the marts, then retention. The quarantine is already written.
-pub fn publish(output: &Storage, p: PublishInput<'_>) -> Result<Manifest> {
-    let mut marts = BTreeMap::new();
-    for mut m in p.marts {
-        let path = format!("{}/run_id={}/part-0.parquet", m.spec.name, p.run_id);
-        marts.insert(
-            m.spec.name.to_string(),
-            write_dataset(output, &path, &mut m.frame)?,
-        );
-    }
+/// The run's manifest, not yet written and without its report.
+pub fn manifest(p: ManifestInput<'_>) -> Manifest {
     let mut tables = BTreeMap::new();
     for t in p.staged.tables() {
         tables.insert(t.name.to_string(), t.stats.clone());
     }
-    let manifest = Manifest {
+    Manifest {
         run_id: p.run_id.to_string(),
         as_of: p.as_of.format(),
         version: env!("CARGO_PKG_VERSION").to_string(),
@@ -285,27 +304,40 @@ pub fn publish(output: &Storage, p: PublishInput<'_>) -> Result<Manifest> {
             .to_string(),
         source: p.source.to_string(),
         config: serde_json::to_value(p.config).expect("config serialises"),
-        marts,
+        marts: p.marts,
         rejected: p.rejected,
         inputs: p.inputs,
         tables,
         synthesized_histories: p.synthesized_histories,
         unknown_event_types: p.unknown_event_types,
         steps: p.steps,
-    };
-    let manifest_path = manifest_path(p.run_id);
+        report: None,
+    }
+}
+
+/// Steps 3–5, then retention: every file the manifest lists is written.
+/// `latest_at_start` is `_latest.json` when the run started: the pointer
+/// is replaced only if it is still that.
+pub fn publish(
+    output: &Storage,
+    manifest: Manifest,
+    latest_at_start: &LatestAtStart,
+    config: &Config,
+) -> Result<Manifest> {
+    let run_id = manifest.run_id.as_str();
+    let manifest_path = manifest_path(run_id);
     output.put(
         &manifest_path,
         Bytes::from(serde_json::to_vec_pretty(&manifest).expect("manifest serialises")),
     )?;
     let latest = Latest {
-        run_id: p.run_id.to_string(),
+        run_id: run_id.to_string(),
         manifest: manifest_path,
     };
     let swapped = output.replace_if(
         LATEST,
         Bytes::from(serde_json::to_vec_pretty(&latest).expect("serialises")),
-        p.latest_at_start.version.as_ref(),
+        latest_at_start.version.as_ref(),
     )?;
     if !swapped {
         let winner = match output.get_opt(LATEST)? {
@@ -313,25 +345,20 @@ pub fn publish(output: &Storage, p: PublishInput<'_>) -> Result<Manifest> {
             None => "(none: _latest.json was deleted)".to_string(),
         };
         return Err(Error::Conflict {
-            run_id: p.run_id.to_string(),
+            run_id: run_id.to_string(),
             winner,
         });
     }
     // The run is published now; what follows is bookkeeping, and a failure
     // there is logged, not returned (a rerun would find nothing to do).
     let mark = serde_json::json!({"published_at": manifest.published_at}).to_string();
-    if let Err(e) = output.put(&published_mark_path(p.run_id), Bytes::from(mark)) {
+    if let Err(e) = output.put(&published_mark_path(run_id), Bytes::from(mark)) {
         // Without its mark the run is kept while `_latest.json` names it or
         // it is younger than the grace period, not as one of `keep_runs`.
         tracing::warn!(error = %e.report(), "The published mark was not written.");
     }
-    let grace = chrono::Duration::milliseconds((p.config.retention_grace_hours * 3.6e6) as i64);
-    if let Err(e) = apply_retention(
-        output,
-        p.config.keep_runs as usize,
-        grace,
-        chrono::Utc::now(),
-    ) {
+    let grace = chrono::Duration::milliseconds((config.retention_grace_hours * 3.6e6) as i64);
+    if let Err(e) = apply_retention(output, config.keep_runs as usize, grace, chrono::Utc::now()) {
         tracing::warn!(error = %e.report(), "Retention did not finish; the next run retries it.");
     }
     Ok(manifest)

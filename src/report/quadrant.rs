@@ -1,0 +1,227 @@
+//! The rep quadrant of the latest complete quarter (rep_quarter_trends,
+//! SPEC §4.2): x is the trend metric, y its change from the quarter before;
+//! the dashed lines are the peer threshold and no change. With
+//! `peer_group = "team"` each team is its own chart, with its own threshold.
+
+use polars::prelude::*;
+
+use super::charts::{self, LabelledPoint, NO_QUADRANT};
+use super::format::{self, escape};
+use super::{
+    empty, figure, floats, ints, legend, section, slug, strings, table, Cell, Marts, Settings,
+};
+use crate::config::{PeerGroup, TrendMetric};
+use crate::domain::Quadrant;
+use crate::error::Result;
+
+fn label(q: Quadrant) -> &'static str {
+    match q {
+        Quadrant::RisingStar => "Rising star",
+        Quadrant::FallingStar => "Falling star",
+        Quadrant::ImprovingLaggard => "Improving laggard",
+        Quadrant::DecliningLaggard => "Declining laggard",
+    }
+}
+
+/// One rep's row of the latest complete quarter.
+struct Rep {
+    name: String,
+    team: String,
+    metric: Option<f64>,
+    change: Option<f64>,
+    threshold: Option<f64>,
+    quadrant: Option<Quadrant>,
+    rank: Option<i64>,
+}
+
+pub fn render(marts: &Marts, settings: &Settings) -> Result<String> {
+    const TITLE: &str = "Rep quadrant";
+    let Some(trends) = marts.get("rep_quarter_trends") else {
+        return Ok(section(
+            "quadrant",
+            TITLE,
+            &empty("This run has no rep_quarter_trends mart."),
+        ));
+    };
+    let complete = trends
+        .clone()
+        .lazy()
+        .filter(col("is_complete"))
+        .filter(col("quarter_start").eq(col("quarter_start").max()))
+        .sort(["team", "rep_name", "rep_id"], Default::default())
+        .collect()?;
+    if complete.height() == 0 {
+        return Ok(section(
+            "quadrant",
+            TITLE,
+            &empty("No quarter is complete yet: there is no quadrant to show."),
+        ));
+    }
+    let quarter = strings(&complete, "fiscal_quarter")?[0]
+        .clone()
+        .unwrap_or_default();
+    let names = strings(&complete, "rep_name")?;
+    let ids = strings(&complete, "rep_id")?;
+    let teams = strings(&complete, "team")?;
+    let metrics = floats(&complete, "metric")?;
+    let changes = floats(&complete, "change")?;
+    let thresholds = floats(&complete, "peer_threshold")?;
+    let quadrants = strings(&complete, "quadrant")?;
+    let ranks = ints(&complete, "rank_in_peer_group")?;
+    let reps: Vec<Rep> = (0..complete.height())
+        .map(|i| Rep {
+            name: names[i].clone().or(ids[i].clone()).unwrap_or_default(),
+            team: teams[i].clone().unwrap_or_default(),
+            metric: metrics[i],
+            change: changes[i],
+            threshold: thresholds[i],
+            quadrant: quadrants[i]
+                .as_deref()
+                .and_then(|q| Quadrant::ALL.into_iter().find(|k| k.as_str() == q)),
+            rank: ranks[i],
+        })
+        .collect();
+
+    let metric_name = match settings.trend_metric {
+        TrendMetric::WonAmount => "won amount",
+        TrendMetric::QuotaAttainment => "quota attainment",
+    };
+    let show = |x: Option<f64>| match settings.trend_metric {
+        TrendMetric::WonAmount => settings.money.whole(x),
+        TrendMetric::QuotaAttainment => format::pct(x),
+    };
+    let axis = |x: f64| match settings.trend_metric {
+        TrendMetric::WonAmount => settings.money.short(x),
+        TrendMetric::QuotaAttainment => format!("{:.0}%", x * 100.0),
+    };
+    let top = settings
+        .top_quantile
+        .map(|q| format!("the top {}%", format::number((1.0 - q) * 100.0, 0)))
+        .unwrap_or_else(|| "the top".to_string());
+
+    // The peer groups: the company, or each team.
+    let mut groups: Vec<Option<String>> = match settings.peer_group {
+        PeerGroup::Company => vec![None],
+        PeerGroup::Team => reps.iter().map(|r| Some(r.team.clone())).collect(),
+    };
+    groups.dedup();
+    let mut charts_html = String::new();
+    for group in &groups {
+        let members: Vec<&Rep> = reps
+            .iter()
+            .filter(|r| group.as_ref().is_none_or(|t| &r.team == t))
+            .collect();
+        let points: Vec<LabelledPoint> = members
+            .iter()
+            .filter_map(|r| {
+                Some(LabelledPoint {
+                    label: r.name.clone(),
+                    x: r.metric?,
+                    y: r.change?,
+                    color: r.quadrant.map_or(NO_QUADRANT, charts::quadrant_color),
+                })
+            })
+            .collect();
+        let threshold = members.iter().find_map(|r| r.threshold);
+        let (id, whose) = match group {
+            None => ("quadrant-company".to_string(), "the company".to_string()),
+            Some(team) => (format!("quadrant-{}", slug(team)), format!("team {team}")),
+        };
+        let unplotted = members.len() - points.len();
+        let mut caption = format!(
+            "{quarter}{}: x is each rep's {metric_name}, y its change from the quarter before. \
+             Dashed lines: the peer threshold ({top} of {whose}: {}) and no change.",
+            group.as_ref().map(|t| format!(", {t}")).unwrap_or_default(),
+            show(threshold),
+        );
+        if unplotted > 0 {
+            caption.push_str(&format!(
+                " {unplotted} rep(s) with no quarter before to compare are not plotted; they are in the table."
+            ));
+        }
+        // The company's one chart is wide; a team's is one of a grid.
+        let size = if group.is_none() {
+            (900, 540)
+        } else {
+            (560, 420)
+        };
+        let svg = if points.is_empty() {
+            None
+        } else {
+            Some(charts::scatter(
+                size,
+                &points,
+                threshold,
+                (metric_name, "change"),
+                (&axis, &axis),
+            )?)
+        };
+        charts_html.push_str(&match svg {
+            Some(svg) => figure(&id, &svg, &escape(&caption)),
+            None => empty(&format!(
+                "{quarter}, {whose}: no rep has a quarter before to compare with."
+            )),
+        });
+    }
+    let mut keys: Vec<(plotters::style::RGBColor, String)> = Quadrant::ALL
+        .iter()
+        .map(|q| (charts::quadrant_color(*q), label(*q).to_string()))
+        .collect();
+    keys.push((NO_QUADRANT, "No quarter before".to_string()));
+    let body = format!(
+        "<p>The latest complete quarter is <strong>{}</strong>. Top means at or above the peer \
+         threshold of {}; rising and improving mean the {metric_name} grew.</p>\n{}<div{}>{charts_html}</div>\n<h3>Reps by quadrant</h3>\n{}",
+        escape(&quarter),
+        if settings.peer_group == PeerGroup::Team { "their team" } else { "the company" },
+        legend(&keys),
+        if groups.len() > 1 { " class=\"grid\"" } else { "" },
+        rep_table(&reps, &show, metric_name)
+    );
+    Ok(section("quadrant", TITLE, &body))
+}
+
+/// Reps by quadrant, the best first within each.
+fn rep_table(reps: &[Rep], show: &dyn Fn(Option<f64>) -> String, metric_name: &str) -> String {
+    let order = |q: Option<Quadrant>| {
+        q.map_or(Quadrant::ALL.len(), |q| {
+            Quadrant::ALL.iter().position(|k| *k == q).unwrap()
+        })
+    };
+    let mut sorted: Vec<&Rep> = reps.iter().collect();
+    sorted.sort_by(|a, b| {
+        order(a.quadrant)
+            .cmp(&order(b.quadrant))
+            .then(
+                b.metric
+                    .partial_cmp(&a.metric)
+                    .unwrap_or(std::cmp::Ordering::Equal),
+            )
+            .then(a.name.cmp(&b.name))
+    });
+    let rows = sorted
+        .iter()
+        .map(|r| {
+            vec![
+                Cell::text(r.quadrant.map_or(format::NULL, label)),
+                Cell::text(&r.name),
+                Cell::text(&r.team),
+                Cell::Num(show(r.metric)),
+                Cell::Num(show(r.change)),
+                Cell::count(r.rank),
+            ]
+        })
+        .collect();
+    let metric = format!("{}{}", metric_name[..1].to_uppercase(), &metric_name[1..]);
+    table(
+        "quadrant-reps",
+        &[
+            "Quadrant",
+            "Rep",
+            "Team",
+            &metric,
+            "Change",
+            "Rank in peers",
+        ],
+        rows,
+    )
+}
