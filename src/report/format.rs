@@ -36,7 +36,10 @@ fn group_thousands(digits: &str) -> String {
 /// `x` rounded to `decimals`, with thousands separators: 1234567.891 with
 /// 2 decimals is "1,234,567.89". A value that rounds to zero has no sign.
 pub fn number(x: f64, decimals: usize) -> String {
-    let text = format!("{:.*}", decimals, x.abs());
+    // Halves away from zero, as money is rounded (`f64::round`); the
+    // formatter alone would round them to even.
+    let scale = 10f64.powi(decimals as i32);
+    let text = format!("{:.*}", decimals, (x.abs() * scale).round() / scale);
     let (whole, fraction) = match text.split_once('.') {
         Some((w, f)) => (w, Some(f)),
         None => (text.as_str(), None),
@@ -129,11 +132,13 @@ mod tests {
         let usd = Money::new("USD");
         assert_eq!(usd.cents(Some(1234567.891)), "$1,234,567.89");
         assert_eq!(usd.whole(Some(-1234.5)), "-$1,235");
+        assert_eq!(usd.whole(Some(2.5)), "$3");
         assert_eq!(usd.whole(Some(999.0)), "$999");
         assert_eq!(usd.whole(Some(-0.2)), "$0");
         assert_eq!(usd.whole(None), "—");
         assert_eq!(Money::new("CHF").whole(Some(100000.0)), "CHF 100,000");
-        assert_eq!(usd.short(1_250_000.0), "$1.2M");
+        // 1.25 rounds half away from zero.
+        assert_eq!(usd.short(1_250_000.0), "$1.3M");
         assert_eq!(usd.short(350_000.0), "$350k");
         assert_eq!(usd.short(-2_500.0), "-$2.5k");
         assert_eq!(pct(Some(0.19434)), "19.4%");

@@ -31,14 +31,17 @@ fn funnel(leads: &DataFrame, keys: Vec<Expr>) -> Result<DataFrame> {
     })
 }
 
+/// Minutes to one decimal, with hours beside them from two hours up.
 fn minutes(m: Option<f64>) -> String {
-    m.map_or(format::NULL.to_string(), |m| {
-        format!(
+    match m {
+        None => format::NULL.to_string(),
+        Some(m) if m >= 120.0 => format!(
             "{} min ({} h)",
-            format::number(m, 0),
+            format::number(m, 1),
             format::number(m / 60.0, 1)
-        )
-    })
+        ),
+        Some(m) => format!("{} min", format::number(m, 1)),
+    }
 }
 
 pub fn render(marts: &Marts) -> Result<String> {

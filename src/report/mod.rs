@@ -31,7 +31,7 @@ use crate::publish::{self, FileEntry, Manifest};
 use crate::storage::Storage;
 use format::{escape, Money};
 
-pub use charts::{hex, method_color, quadrant_color, BASE_PAY, COMMISSION, FUNNEL};
+pub use charts::{hex, method_color, quadrant_color, ACTUAL, BASE_PAY, COMMISSION, FUNNEL};
 
 /// Where a run's report is written, beside its manifest.
 pub fn report_path(run_id: &str) -> String {
@@ -177,7 +177,8 @@ dl.run { display: grid; grid-template-columns: max-content auto; gap: 2px 16px; 
 dl.run dt { font-weight: 600; } dl.run dd { margin: 0; }
 figure { margin: 8px 0 16px; }
 figure svg { max-width: 100%; height: auto; display: block; }
-td.spark svg { display: block; }
+figure.sparkline { margin: 0; }
+figure.sparkline svg { max-width: none; width: 120px; height: 32px; }
 figcaption { font-size: 0.85em; color: #555; max-width: 640px; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 8px 24px; }
 .legend { list-style: none; padding: 0; margin: 4px 0; font-size: 0.85em; }

@@ -136,7 +136,7 @@ pub fn render(marts: &Marts, settings: &Settings) -> Result<String> {
         );
         if unplotted > 0 {
             caption.push_str(&format!(
-                " {unplotted} rep(s) with no quarter before to compare are not plotted; they are in the table."
+                " {unplotted} rep(s) without both a {metric_name} and a change are not plotted; they are in the table."
             ));
         }
         // The company's one chart is wide; a team's is one of a grid.
@@ -159,7 +159,7 @@ pub fn render(marts: &Marts, settings: &Settings) -> Result<String> {
         charts_html.push_str(&match svg {
             Some(svg) => figure(&id, &svg, &escape(&caption)),
             None => empty(&format!(
-                "{quarter}, {whose}: no rep has a quarter before to compare with."
+                "{quarter}, {whose}: no rep has both a {metric_name} and a change to plot."
             )),
         });
     }

@@ -16,6 +16,7 @@ mod overlap;
 mod presets;
 mod publishing;
 mod rejects;
+mod report;
 mod s3;
 mod services;
 mod shuffle;
