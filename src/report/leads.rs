@@ -102,7 +102,8 @@ pub fn render(marts: &Marts) -> Result<String> {
         figure(
             "lead-funnel",
             &svg,
-            "Leads, those that became SQLs, and those converted."
+            "Leads; those whose score reached the SQL threshold; those converted (an \
+             opportunity names them). A lead can convert without having been an SQL."
         ),
         table(
             "leads-by-source",

@@ -487,3 +487,48 @@ fn report_in_a_browser() {
     );
     assert!(colours.len() > 50, "{} colours", colours.len());
 }
+
+#[test]
+fn pipeline_movement_and_stage_conversion_of_the_company() {
+    let (_dir, out) = run_fixture("tests/fixtures/movement/pipeline.toml", "2024-08-15");
+    let page = report(&out);
+    // tests/it/movement.rs, the company in FY2024-Q2: starting 16,500,
+    // created 1,600, pulled in 3,300, increased 500, decreased 200, won
+    // 8,700, lost 3,800, slipped 4,000, other out 500, ending 4,700.
+    let movement = rows(&page, "#movement");
+    assert_eq!(movement[0][0], "FY2024-Q3 to date");
+    assert_eq!(
+        movement[1],
+        [
+            "FY2024-Q2",
+            "$16,500",
+            "$1,600",
+            "$3,300",
+            "$500",
+            "$200",
+            "$8,700",
+            "$3,800",
+            "$4,000",
+            "$500",
+            "$4,700"
+        ]
+    );
+    // The latest complete cohort is FY2024-Q2: M7 (created 04-05, open in
+    // Discovery) and M8 (created 05-02, no history: Discovery from 05-02,
+    // won 06-05). Both reached Discovery; M8 went on (won is past every
+    // open stage), in Discovery 05-02 -> 06-05 = 34 days; M7 never left,
+    // so it has no days and is still open there. M8 was never in a later
+    // open stage: no days there ("—").
+    let c = text(&select(&page, "section#conversion p")[0]);
+    assert!(c.contains("FY2024-Q2"), "{c}");
+    assert_eq!(
+        rows(&page, "#conversion"),
+        [
+            ["Discovery", "2", "1", "50.0%", "1", "50.0%", "34.0", "1"],
+            ["Qualified", "1", "1", "100.0%", "1", "100.0%", "—", "0"],
+            ["Demo", "1", "1", "100.0%", "1", "100.0%", "—", "0"],
+            ["Trial", "1", "1", "100.0%", "1", "100.0%", "—", "0"],
+            ["Negotiation", "1", "1", "100.0%", "1", "100.0%", "—", "0"],
+        ]
+    );
+}
