@@ -1,7 +1,7 @@
 //! salesops: CRM history in object storage -> validated staging tables ->
 //! shared intermediate building blocks -> Parquet marts, published with
 //! write-audit-publish. The layers follow dbt's and point one way:
-//! staging -> intermediate -> marts -> publish, with `pipeline` on top
+//! staging -> intermediate -> marts -> publish -> report, with `pipeline` on top
 //! (the map of the code is "Development" in the README).
 
 pub mod allocator;
