@@ -3,6 +3,7 @@
 //! left to the page (HTML beside the chart), so every `<circle>` in a chart
 //! is a data point and every coloured `<rect>` a bar: what the tests count.
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -102,6 +103,59 @@ fn category_labels(n: usize) -> usize {
 /// as the SVG font-size).
 const AXIS_FONT: (&str, u32) = ("sans-serif", 16);
 
+/// The positions of `n` categories (0, 1, ...) with half a slot either side.
+fn category_range(n: usize) -> std::ops::Range<f64> {
+    -0.5..(n.max(1) as f64 - 0.5)
+}
+
+/// What the x axis shows: numbers (a scatter), or categories (quarters,
+/// months) at positions 0, 1, ...
+enum XAxis<'a> {
+    Values {
+        desc: &'a str,
+        format: AxisFormat<'a>,
+    },
+    Categories(&'a [String]),
+}
+
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// A chart's frame on `root`: its ranges, the axes with their labels, and a
+/// light grid.
+fn axes<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    (x, x_range): (XAxis, std::ops::Range<f64>),
+    y_range: std::ops::Range<f64>,
+    (y_desc, y_fmt): (&str, AxisFormat),
+) -> Result<Chart<'a, 'b>> {
+    let mut chart = drawn(
+        ChartBuilder::on(root)
+            .margin(16)
+            .x_label_area_size(50)
+            .y_label_area_size(80)
+            .build_cartesian_2d(x_range, y_range),
+    )?;
+    let x_fmt = |v: &f64| match &x {
+        XAxis::Values { format, .. } => format(*v),
+        XAxis::Categories(names) => category_label(names, *v),
+    };
+    let y_fmt = |v: &f64| y_fmt(*v);
+    let mut mesh = chart.configure_mesh();
+    mesh.light_line_style(WHITE)
+        .bold_line_style(GRID)
+        .label_style(AXIS_FONT)
+        .axis_desc_style(AXIS_FONT)
+        .y_desc(y_desc)
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&y_fmt);
+    match &x {
+        XAxis::Values { desc, .. } => mesh.x_desc(*desc),
+        XAxis::Categories(names) => mesh.x_labels(category_labels(names.len())),
+    };
+    drawn(mesh.draw())?;
+    Ok(chart)
+}
+
 pub struct LabelledPoint {
     pub label: String,
     pub x: f64,
@@ -121,25 +175,17 @@ pub fn scatter(
     svg(size, |root| {
         let x_range = padded_range(points.iter().map(|p| p.x), x_line.as_slice());
         let y_range = padded_range(points.iter().map(|p| p.y), &[0.0]);
-        let mut chart = drawn(
-            ChartBuilder::on(root)
-                .margin(16)
-                .x_label_area_size(50)
-                .y_label_area_size(80)
-                .build_cartesian_2d(x_range.clone(), y_range.clone()),
-        )?;
-        drawn(
-            chart
-                .configure_mesh()
-                .light_line_style(WHITE)
-                .bold_line_style(GRID)
-                .label_style(AXIS_FONT)
-                .axis_desc_style(AXIS_FONT)
-                .x_desc(x_desc)
-                .y_desc(y_desc)
-                .x_label_formatter(&|v| x_fmt(*v))
-                .y_label_formatter(&|v| y_fmt(*v))
-                .draw(),
+        let mut chart = axes(
+            root,
+            (
+                XAxis::Values {
+                    desc: x_desc,
+                    format: x_fmt,
+                },
+                x_range.clone(),
+            ),
+            y_range.clone(),
+            (y_desc, y_fmt),
         )?;
         let reference = REFERENCE.stroke_width(1);
         drawn(chart.draw_series(DashedLineSeries::new(
@@ -193,33 +239,17 @@ fn segments(values: &[Option<f64>]) -> Vec<Vec<(f64, f64)>> {
 /// Lines over `categories` (quarters), a marker on every value.
 pub fn lines(categories: &[String], lines: &[Line], y_fmt: AxisFormat) -> Result<String> {
     svg((640, 320), |root| {
-        let n = categories.len();
-        let x_range = -0.5..(n.max(1) as f64 - 0.5);
         let y_range = padded_range(
             lines
                 .iter()
                 .flat_map(|l| l.values.iter().flatten().copied()),
             &[0.0],
         );
-        let mut chart = drawn(
-            ChartBuilder::on(root)
-                .margin(16)
-                .x_label_area_size(36)
-                .y_label_area_size(70)
-                .build_cartesian_2d(x_range, y_range),
-        )?;
-        drawn(
-            chart
-                .configure_mesh()
-                .light_line_style(WHITE)
-                .bold_line_style(GRID)
-                .label_style(AXIS_FONT)
-                .axis_desc_style(AXIS_FONT)
-                .x_labels(category_labels(n))
-                .x_label_formatter(&|v| category_label(categories, *v))
-                .y_label_formatter(&|v| y_fmt(*v))
-                .draw(),
-        )?;
+        let x = (
+            XAxis::Categories(categories),
+            category_range(categories.len()),
+        );
+        let mut chart = axes(root, x, y_range, ("", y_fmt))?;
         for line in lines {
             let style = line.color.stroke_width(line.width);
             for segment in segments(&line.values) {
@@ -240,12 +270,11 @@ pub fn lines(categories: &[String], lines: &[Line], y_fmt: AxisFormat) -> Result
 /// A small line with no axes, for a table cell.
 pub fn sparkline(values: &[Option<f64>]) -> Result<String> {
     svg((120, 32), |root| {
-        let x_range = -0.5..(values.len().max(1) as f64 - 0.5);
         let y_range = padded_range(values.iter().flatten().copied(), &[]);
         let mut chart = drawn(
             ChartBuilder::on(root)
                 .margin(3)
-                .build_cartesian_2d(x_range, y_range),
+                .build_cartesian_2d(category_range(values.len()), y_range),
         )?;
         for segment in segments(values) {
             drawn(chart.draw_series(LineSeries::new(segment.clone(), SPARKLINE.stroke_width(1))))?;
@@ -277,26 +306,8 @@ pub fn stacked_bars(categories: &[String], stacks: &[Stack], y_fmt: AxisFormat) 
             .collect();
         let top = totals.iter().copied().fold(0.0, f64::max);
         let y_range = 0.0..if top > 0.0 { top * 1.08 } else { 1.0 };
-        let mut chart = drawn(
-            ChartBuilder::on(root)
-                .margin(16)
-                .x_label_area_size(36)
-                .y_label_area_size(70)
-                .build_cartesian_2d(-0.5..(n.max(1) as f64 - 0.5), y_range),
-        )?;
-        drawn(
-            chart
-                .configure_mesh()
-                .light_line_style(WHITE)
-                .bold_line_style(GRID)
-                .label_style(AXIS_FONT)
-                .axis_desc_style(AXIS_FONT)
-                .disable_x_mesh()
-                .x_labels(category_labels(n))
-                .x_label_formatter(&|v| category_label(categories, *v))
-                .y_label_formatter(&|v| y_fmt(*v))
-                .draw(),
-        )?;
+        let x = (XAxis::Categories(categories), category_range(n));
+        let mut chart = axes(root, x, y_range, ("", y_fmt))?;
         let mut below = vec![0.0; n];
         for stack in stacks {
             drawn(chart.draw_series((0..n).map(|i| {

@@ -4,26 +4,20 @@
 use polars::prelude::*;
 
 use super::{
-    bools, charts, empty, figure, floats, legend, section, strings, table, Cell, Marts, Settings,
+    bools, charts, figure, floats, legend, section, strings, table, Cell, Marts, Settings,
 };
 use crate::error::Result;
 
 pub fn render(marts: &Marts, settings: &Settings) -> Result<String> {
     const TITLE: &str = "Commissions by month";
-    let Some(pay) = marts.get("commissions_monthly") else {
-        return Ok(section(
-            "commissions",
-            TITLE,
-            &empty("This run has no commissions_monthly mart."),
-        ));
+    let pay = match marts.rows_for(
+        "commissions_monthly",
+        ("commissions", TITLE),
+        "No commissions: no rep had a month in the run.",
+    ) {
+        Ok(rows) => rows,
+        Err(section) => return Ok(section),
     };
-    if pay.height() == 0 {
-        return Ok(section(
-            "commissions",
-            TITLE,
-            &empty("No commissions: no rep had a month in the run."),
-        ));
-    }
     let months = pay
         .clone()
         .lazy()

@@ -5,9 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::format::{self, escape};
-use super::{
-    charts, empty, floats, scope_ids, scope_label, section, slug, strings, table, Cell, Marts,
-};
+use super::{charts, floats, scope_ids, scope_label, section, slug, strings, table, Cell, Marts};
 use crate::error::Result;
 
 /// The KPIs shown, with their headings.
@@ -22,16 +20,10 @@ const QUARTER_COLUMNS: usize = 8;
 
 pub fn render(marts: &Marts) -> Result<String> {
     const TITLE: &str = "Team KPIs by quarter";
-    let Some(kpis) = marts.get("team_quarter_kpis") else {
-        return Ok(section(
-            "kpis",
-            TITLE,
-            &empty("This run has no team_quarter_kpis mart."),
-        ));
+    let kpis = match marts.rows_for("team_quarter_kpis", ("kpis", TITLE), "No quarters to show.") {
+        Ok(rows) => rows,
+        Err(section) => return Ok(section),
     };
-    if kpis.height() == 0 {
-        return Ok(section("kpis", TITLE, &empty("No quarters to show.")));
-    }
     let scopes = strings(kpis, "scope")?;
     let ids = strings(kpis, "scope_id")?;
     let starts = strings(kpis, "quarter_start")?;

@@ -4,7 +4,7 @@
 use polars::prelude::*;
 
 use super::format;
-use super::{charts, empty, figure, floats, ints, section, strings, table, Cell, Marts};
+use super::{charts, figure, floats, ints, section, strings, table, Cell, Marts};
 use crate::error::Result;
 
 /// Leads, SQLs, converted and the median response per group of `keys`.
@@ -46,16 +46,10 @@ fn minutes(m: Option<f64>) -> String {
 
 pub fn render(marts: &Marts) -> Result<String> {
     const TITLE: &str = "Lead funnel";
-    let Some(leads) = marts.get("lead_scores") else {
-        return Ok(section(
-            "leads",
-            TITLE,
-            &empty("This run has no lead_scores mart."),
-        ));
+    let leads = match marts.rows_for("lead_scores", ("leads", TITLE), "No leads in this run.") {
+        Ok(rows) => rows,
+        Err(section) => return Ok(section),
     };
-    if leads.height() == 0 {
-        return Ok(section("leads", TITLE, &empty("No leads in this run.")));
-    }
     let all = funnel(leads, vec![])?;
     let by_source = funnel(leads, vec![col("source")])?;
     let total = |c: &str| -> Result<Option<i64>> { Ok(ints(&all, c)?[0]) };

@@ -110,6 +110,26 @@ impl Marts {
     pub fn get(&self, name: &str) -> Option<&DataFrame> {
         self.0.get(name)
     }
+
+    /// The rows of mart `name` for the section `(id, title)`, or that
+    /// section saying why it has nothing to show: the run did not publish
+    /// the mart, or it has no rows (`when_empty`).
+    pub fn rows_for(
+        &self,
+        name: &str,
+        (id, title): (&str, &str),
+        when_empty: &str,
+    ) -> std::result::Result<&DataFrame, String> {
+        match self.get(name) {
+            None => Err(section(
+                id,
+                title,
+                &empty(&format!("This run has no {name} mart.")),
+            )),
+            Some(df) if df.height() == 0 => Err(section(id, title, &empty(when_empty))),
+            Some(df) => Ok(df),
+        }
+    }
 }
 
 /// What every section needs of the run's config (from its manifest).
@@ -391,11 +411,8 @@ pub fn scope_label(scope: &str, id: &str) -> String {
     }
 }
 
-/// The rows of `df` where `column` equals `value`.
-pub fn rows_where(df: &DataFrame, column: &str, value: &str) -> Result<DataFrame> {
-    Ok(df
-        .clone()
-        .lazy()
-        .filter(col(column).cast(DataType::String).eq(lit(value)))
-        .collect()?)
+/// The rows of the newest quarter whose `is_complete` is true.
+pub fn latest_complete(lf: LazyFrame) -> LazyFrame {
+    lf.filter(col("is_complete"))
+        .filter(col("quarter_start").eq(col("quarter_start").max()))
 }

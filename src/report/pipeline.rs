@@ -4,7 +4,9 @@
 use polars::prelude::*;
 
 use super::format;
-use super::{bools, empty, floats, ints, section, strings, table, Cell, Marts, Settings};
+use super::{
+    bools, empty, floats, ints, latest_complete, section, strings, table, Cell, Marts, Settings,
+};
 use crate::error::Result;
 
 /// Quarters shown, newest first.
@@ -102,10 +104,7 @@ pub fn conversion(marts: &Marts) -> Result<String> {
     let Some(stages) = marts.get("stage_conversion") else {
         return Ok(String::new());
     };
-    let rows = company(stages)?
-        .lazy()
-        .filter(col("is_complete"))
-        .filter(col("quarter_start").eq(col("quarter_start").max()))
+    let rows = latest_complete(company(stages)?.lazy())
         .sort(["stage_order"], Default::default())
         .collect()?;
     if rows.height() == 0 {

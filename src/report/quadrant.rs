@@ -8,7 +8,8 @@ use polars::prelude::*;
 use super::charts::{self, LabelledPoint, NO_QUADRANT};
 use super::format::{self, escape};
 use super::{
-    empty, figure, floats, ints, legend, section, slug, strings, table, Cell, Marts, Settings,
+    empty, figure, floats, ints, latest_complete, legend, section, slug, strings, table, Cell,
+    Marts, Settings,
 };
 use crate::config::{PeerGroup, TrendMetric};
 use crate::domain::Quadrant;
@@ -43,11 +44,7 @@ pub fn render(marts: &Marts, settings: &Settings) -> Result<String> {
             &empty("This run has no rep_quarter_trends mart."),
         ));
     };
-    let complete = trends
-        .clone()
-        .lazy()
-        .filter(col("is_complete"))
-        .filter(col("quarter_start").eq(col("quarter_start").max()))
+    let complete = latest_complete(trends.clone().lazy())
         .sort(["team", "rep_name", "rep_id"], Default::default())
         .collect()?;
     if complete.height() == 0 {
