@@ -45,19 +45,20 @@ fn assert_published_intact(out: &Storage) -> publish::Latest {
         .unwrap_or_else(|e| panic!("manifest of {}: {}", latest.run_id, e.report()));
     assert_eq!(m.run_id, latest.run_id);
     assert_eq!(m.marts.len(), salesops::marts::MARTS.len());
-    for d in m.marts.values().chain(m.rejected.values()) {
-        for f in &d.files {
-            let bytes = out
-                .get(&f.path)
-                .unwrap_or_else(|e| panic!("{} of run {}: {}", f.path, m.run_id, e.report()));
-            assert_eq!(bytes.len(), f.bytes, "{}", f.path);
-            assert_eq!(
-                format!("{:x}", sha2::Sha256::digest(&bytes)),
-                f.sha256,
-                "{}",
-                f.path
-            );
-        }
+    // Every file it lists, the report among them, as listed.
+    let report = m.report.as_ref().expect("the manifest lists the report");
+    let datasets = m.marts.values().chain(m.rejected.values());
+    for f in datasets.flat_map(|d| &d.files).chain([report]) {
+        let bytes = out
+            .get(&f.path)
+            .unwrap_or_else(|e| panic!("{} of run {}: {}", f.path, m.run_id, e.report()));
+        assert_eq!(bytes.len(), f.bytes, "{}", f.path);
+        assert_eq!(
+            format!("{:x}", sha2::Sha256::digest(&bytes)),
+            f.sha256,
+            "{}",
+            f.path
+        );
     }
     latest
 }

@@ -532,3 +532,30 @@ fn pipeline_movement_and_stage_conversion_of_the_company() {
         ]
     );
 }
+
+/// Before any quarter is complete (the hand fixture as of 2024-03-01, in
+/// its first quarter): the sections that need a complete quarter say so
+/// rather than draw an empty chart.
+#[test]
+fn sections_with_nothing_to_show_say_so() {
+    let (_dir, out) = run_fixture("tests/fixtures/hand/pipeline.toml", "2024-03-01");
+    let page = report(&out);
+    assert_eq!(count(&page, "#quadrant-company"), 0);
+    assert_eq!(
+        text(&select(&page, "section#quadrant p.empty")[0]),
+        "No quarter is complete yet: there is no quadrant to show."
+    );
+    let forecasts: Vec<String> = select(&page, "section#forecasts p.empty")
+        .iter()
+        .map(text)
+        .collect();
+    assert_eq!(
+        forecasts,
+        ["No forecast has been checked against a complete quarter yet."]
+    );
+    assert_eq!(count(&page, "p.verdict"), 0);
+    assert_eq!(
+        text(&select(&page, "section#conversion p.empty")[0]),
+        "No complete cohort quarter yet: no stage conversion to show."
+    );
+}
