@@ -202,11 +202,20 @@ pub fn scatter(
                 reference,
             )))?;
         }
-        drawn(chart.draw_series(points.iter().map(|p| {
-            EmptyElement::at((p.x, p.y))
-                + Circle::new((0, 0), 5, p.color.filled())
-                + Text::new(p.label.clone(), (7, -16), ("sans-serif", 16).into_font())
-        })))?;
+        drawn(
+            chart.draw_series(
+                points
+                    .iter()
+                    .map(|p| Circle::new((p.x, p.y), 5, p.color.filled())),
+            ),
+        )?;
+        // An empty label draws nothing (the caller leaves out crowded ones).
+        drawn(
+            chart.draw_series(points.iter().filter(|p| !p.label.is_empty()).map(|p| {
+                EmptyElement::at((p.x, p.y))
+                    + Text::new(p.label.clone(), (7, -16), ("sans-serif", 16).into_font())
+            })),
+        )?;
         Ok(())
     })
 }
@@ -321,4 +330,43 @@ pub fn stacked_bars(categories: &[String], stacks: &[Stack], y_fmt: AxisFormat) 
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_point_with_no_label_is_drawn_without_one() {
+        let point = |label: &str, x: f64| LabelledPoint {
+            label: label.to_string(),
+            x,
+            y: x,
+            color: NO_QUADRANT,
+        };
+        let format = |v: f64| format!("{v}");
+        let svg = scatter(
+            (400, 300),
+            &[point("Ann", 1.0), point("", 2.0)],
+            None,
+            ("x", "y"),
+            (&format, &format),
+        )
+        .unwrap();
+        assert_eq!(svg.matches("<circle").count(), 2);
+        assert_eq!(svg.matches("\nAnn\n").count(), 1);
+        // Axis labels and the two descriptions aside, one text: Ann.
+        let texts = svg.matches("<text").count();
+        let without_ann = scatter(
+            (400, 300),
+            &[point("", 1.0), point("", 2.0)],
+            None,
+            ("x", "y"),
+            (&format, &format),
+        )
+        .unwrap()
+        .matches("<text")
+        .count();
+        assert_eq!(texts, without_ann + 1);
+    }
 }

@@ -8,6 +8,17 @@ use super::{
 };
 use crate::error::Result;
 
+pub const READS: super::Reads = &[(
+    "commissions_monthly",
+    Some(&[
+        "month",
+        "base_pay",
+        "commission",
+        "total_pay",
+        "is_complete",
+    ]),
+)];
+
 pub fn render(marts: &Marts, settings: &Settings) -> Result<String> {
     const TITLE: &str = "Commissions by month";
     let pay = match marts.rows_for(

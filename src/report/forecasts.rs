@@ -16,6 +16,37 @@ use super::{
 use crate::domain::ForecastMethod;
 use crate::error::Result;
 
+pub const READS: super::Reads = &[
+    (
+        "forecasts",
+        Some(&[
+            "scope",
+            "scope_id",
+            "fiscal_quarter",
+            "quarter_start",
+            "method",
+            "days_into_quarter",
+            "forecast_amount",
+        ]),
+    ),
+    (
+        "forecast_accuracy",
+        Some(&["scope", "scope_id", "quarter_start", "actual_amount"]),
+    ),
+    (
+        "forecast_accuracy_summary",
+        Some(&[
+            "scope",
+            "method",
+            "days_into_quarter",
+            "observations",
+            "wape",
+            "bias",
+            "best_method",
+        ]),
+    ),
+];
+
 /// A method's record at one scope: the days it was best on, and its WAPE
 /// on each day.
 struct Record {

@@ -8,6 +8,20 @@ use super::format::{self, escape};
 use super::{charts, floats, scope_ids, scope_label, section, slug, strings, table, Cell, Marts};
 use crate::error::Result;
 
+pub const READS: super::Reads = &[(
+    "team_quarter_kpis",
+    Some(&[
+        "scope",
+        "scope_id",
+        "fiscal_quarter",
+        "quarter_start",
+        "is_complete",
+        "win_rate",
+        "quota_attainment",
+        "selling_time_share",
+    ]),
+)];
+
 /// The KPIs shown, with their headings.
 const KPIS: [(&str, &str); 3] = [
     ("win_rate", "Win rate"),

@@ -7,6 +7,11 @@ use super::format;
 use super::{charts, figure, floats, ints, section, strings, table, Cell, Marts};
 use crate::error::Result;
 
+pub const READS: super::Reads = &[(
+    "lead_scores",
+    Some(&["source", "is_sql", "converted", "response_minutes"]),
+)];
+
 /// Leads, SQLs, converted and the median response per group of `keys`.
 fn funnel(leads: &DataFrame, keys: Vec<Expr>) -> Result<DataFrame> {
     let counts = [

@@ -9,6 +9,9 @@ use super::{
 };
 use crate::error::Result;
 
+/// Every column of both: the company's rows of each are a few dozen.
+pub const READS: super::Reads = &[("pipeline_movement", None), ("stage_conversion", None)];
+
 /// Quarters shown, newest first.
 const QUARTERS: usize = 8;
 

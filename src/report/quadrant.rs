@@ -15,6 +15,30 @@ use crate::config::{PeerGroup, TrendMetric};
 use crate::domain::Quadrant;
 use crate::error::Result;
 
+pub const READS: super::Reads = &[(
+    "rep_quarter_trends",
+    Some(&[
+        "rep_id",
+        "rep_name",
+        "team",
+        "fiscal_quarter",
+        "quarter_start",
+        "is_complete",
+        "metric",
+        "change",
+        "peer_threshold",
+        "quadrant",
+        "rank_in_peer_group",
+    ]),
+)];
+
+/// Above this many reps a chart's points are not labelled: the names would
+/// cover each other (the table names every rep).
+const MAX_LABELLED_POINTS: usize = 60;
+
+/// Reps listed per quadrant; the mart has the rest.
+const MAX_LISTED_PER_QUADRANT: usize = 25;
+
 fn label(q: Quadrant) -> &'static str {
     match q {
         Quadrant::RisingStar => "Rising star",
@@ -119,6 +143,14 @@ pub fn render(marts: &Marts, settings: &Settings) -> Result<String> {
                 })
             })
             .collect();
+        let labelled = points.len() <= MAX_LABELLED_POINTS;
+        let points: Vec<LabelledPoint> = points
+            .into_iter()
+            .map(|p| LabelledPoint {
+                label: if labelled { p.label } else { String::new() },
+                ..p
+            })
+            .collect();
         let threshold = members.iter().find_map(|r| r.threshold);
         let (id, whose) = match group {
             None => ("quadrant-company".to_string(), "the company".to_string()),
@@ -131,6 +163,11 @@ pub fn render(marts: &Marts, settings: &Settings) -> Result<String> {
             group.as_ref().map(|t| format!(", {t}")).unwrap_or_default(),
             show(threshold),
         );
+        if !labelled {
+            caption.push_str(&format!(
+                " Above {MAX_LABELLED_POINTS} reps the points are not labelled; the table names them."
+            ));
+        }
         if unplotted > 0 {
             caption.push_str(&format!(
                 " {unplotted} rep(s) without both a {metric_name} and a change are not plotted; they are in the table."
@@ -195,19 +232,31 @@ fn rep_table(reps: &[Rep], show: &dyn Fn(Option<f64>) -> String, metric_name: &s
             )
             .then(a.name.cmp(&b.name))
     });
-    let rows = sorted
-        .iter()
-        .map(|r| {
-            vec![
-                Cell::text(r.quadrant.map_or(format::NULL, label)),
+    let mut rows = vec![];
+    for group in sorted.chunk_by(|a, b| a.quadrant == b.quadrant) {
+        let name = group[0].quadrant.map_or(format::NULL, label);
+        for r in group.iter().take(MAX_LISTED_PER_QUADRANT) {
+            rows.push(vec![
+                Cell::text(name),
                 Cell::text(&r.name),
                 Cell::text(&r.team),
                 Cell::Num(show(r.metric)),
                 Cell::Num(show(r.change)),
                 Cell::count(r.rank),
-            ]
-        })
-        .collect();
+            ]);
+        }
+        if group.len() > MAX_LISTED_PER_QUADRANT {
+            let more = group.len() - MAX_LISTED_PER_QUADRANT;
+            rows.push(vec![
+                Cell::text(name),
+                Cell::Text(format!("… and {more} more in rep_quarter_trends")),
+                Cell::text(""),
+                Cell::Num(String::new()),
+                Cell::Num(String::new()),
+                Cell::Num(String::new()),
+            ]);
+        }
+    }
     let metric = format!("{}{}", metric_name[..1].to_uppercase(), &metric_name[1..]);
     table(
         "quadrant-reps",
@@ -221,4 +270,38 @@ fn rep_table(reps: &[Rep], show: &dyn Fn(Option<f64>) -> String, metric_name: &s
         ],
         rows,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rep(name: &str, metric: f64, quadrant: Quadrant) -> Rep {
+        Rep {
+            name: name.to_string(),
+            team: "T".to_string(),
+            metric: Some(metric),
+            change: Some(-1.0),
+            threshold: None,
+            quadrant: Some(quadrant),
+            rank: None,
+        }
+    }
+
+    /// A quadrant lists its 25 best reps and counts the rest.
+    #[test]
+    fn a_crowded_quadrant_lists_25_reps_and_counts_the_rest() {
+        // 27 declining laggards with metrics 1..=27 and one rising star.
+        let mut reps: Vec<Rep> = (1..=27)
+            .map(|i| rep(&format!("R{i:02}"), i as f64, Quadrant::DecliningLaggard))
+            .collect();
+        reps.push(rep("Star", 100.0, Quadrant::RisingStar));
+        let html = rep_table(&reps, &|x| format::decimal(x, 0), "won amount");
+        let rows: Vec<&str> = html.lines().filter(|l| l.starts_with("<tr>")).collect();
+        // The star, 25 laggards from metric 27 down to 3, and "… and 2 more".
+        assert_eq!(rows.len(), 1 + 25 + 1);
+        assert!(rows[0].contains("Star"));
+        assert!(rows[1].contains("<td>R27</td>") && rows[25].contains("<td>R03</td>"));
+        assert!(rows[26].contains("… and 2 more in rep_quarter_trends"));
+    }
 }
