@@ -33,7 +33,7 @@ pub const READS: super::Reads = &[(
 )];
 
 /// Above this many reps a chart's points are not labelled: the names would
-/// cover each other (the table names every rep).
+/// cover each other.
 const MAX_LABELLED_POINTS: usize = 60;
 
 /// Reps listed per quadrant; the mart has the rest.
@@ -165,7 +165,7 @@ pub fn render(marts: &Marts, settings: &Settings) -> Result<String> {
         );
         if !labelled {
             caption.push_str(&format!(
-                " Above {MAX_LABELLED_POINTS} reps the points are not labelled; the table names them."
+                " Above {MAX_LABELLED_POINTS} reps the points are not labelled; the table below names the best of each quadrant."
             ));
         }
         if unplotted > 0 {
