@@ -158,12 +158,7 @@ fn run(cli: Cli) -> Result<()> {
             to,
         } => {
             let config = load(&pipeline, None, output)?;
-            let out = Storage::open_with(
-                &config.output,
-                &config.storage_options,
-                &config.storage,
-                salesops::storage::Access::Read,
-            )?;
+            let out = pipeline::open_published(&config)?;
             let (run_id, page) = salesops::report::render_published(&out, run_id.as_deref())?;
             std::fs::write(&to, page)
                 .map_err(|e| Error::storage(format!("writing the report to {to}"), e))?;

@@ -73,6 +73,11 @@ pub fn open_source(config: &Config) -> Result<Storage> {
     open(config, &config.source, Access::Read)
 }
 
+/// Opens the pipeline's output to read what it published.
+pub fn open_published(config: &Config) -> Result<Storage> {
+    open(config, &config.output, Access::Read)
+}
+
 fn open(config: &Config, url: &str, access: Access) -> Result<Storage> {
     Storage::open_with(url, &config.storage_options, &config.storage, access)
 }
