@@ -13,7 +13,7 @@ use super::{
     bools, charts, empty, figure, floats, ints, legend, scope_ids, scope_label, section, slug,
     strings, table, Cell, Marts, Settings,
 };
-use crate::domain::ForecastMethod;
+use crate::domain::{ForecastMethod, Scope};
 use crate::error::Result;
 
 pub const READS: super::Reads = &[
@@ -117,8 +117,8 @@ pub fn render(marts: &Marts, settings: &Settings) -> Result<String> {
                 .clone()
                 .lazy()
                 .filter(
-                    col("scope")
-                        .eq(lit(scope.as_str()))
+                    scope
+                        .matches(col("scope"))
                         .and(col("scope_id").eq(lit(id.as_str()))),
                 )
                 .collect()?)
@@ -174,12 +174,12 @@ pub fn render(marts: &Marts, settings: &Settings) -> Result<String> {
         }
         let names: Vec<String> = quarters.into_values().collect();
         let svg = charts::lines(&names, &lines, &|v| settings.money.short(v))?;
-        let label = scope_label(&scope, &id);
+        let label = scope_label(scope, &id);
         charts_html.push_str(&format!(
             "<div><h3>{}</h3>\n{}</div>\n",
             escape(&label),
             figure(
-                &format!("forecast-{}-{}", slug(&scope), slug(&id)),
+                &format!("forecast-{}-{}", slug(scope.as_str()), slug(&id)),
                 &svg,
                 &escape(&format!(
                     "{label}: forecasts on day {day} of each quarter and the amount won."
@@ -215,9 +215,9 @@ fn accuracy_summary(marts: &Marts) -> Result<String> {
     let wape = floats(summary, "wape")?;
     let bias = floats(summary, "bias")?;
     let best = bools(summary, "best_method")?;
-    for scope in ["company", "team"] {
+    for scope in [Scope::Company, Scope::Team] {
         let rows: Vec<usize> = (0..summary.height())
-            .filter(|i| scopes[*i].as_deref() == Some(scope))
+            .filter(|i| scopes[*i].as_deref() == Some(scope.as_str()))
             .collect();
         if rows.is_empty() {
             continue;
@@ -268,7 +268,7 @@ fn accuracy_summary(marts: &Marts) -> Result<String> {
         let head: Vec<&str> = head.iter().map(String::as_str).collect();
         out.push_str(&format!(
             "<h3>{}</h3>\n",
-            if scope == "company" {
+            if scope == Scope::Company {
                 "Company"
             } else {
                 "Teams"
@@ -277,7 +277,11 @@ fn accuracy_summary(marts: &Marts) -> Result<String> {
         if let Some(sentence) = verdict(scope, &records, all_days.len()) {
             out.push_str(&format!("<p class=\"verdict\">{sentence}</p>\n"));
         }
-        out.push_str(&table(&format!("accuracy-{scope}"), &head, table_rows));
+        out.push_str(&table(
+            &format!("accuracy-{}", scope.as_str()),
+            &head,
+            table_rows,
+        ));
     }
     Ok(out)
 }
@@ -285,7 +289,7 @@ fn accuracy_summary(marts: &Marts) -> Result<String> {
 /// Which method to trust at `scope`: the one that was best on the most
 /// snapshot days (a tie goes to the lower mean WAPE). None when no method
 /// was best on any day (no WAPE could be computed).
-fn verdict(scope: &str, records: &[Record], days: usize) -> Option<String> {
+fn verdict(scope: Scope, records: &[Record], days: usize) -> Option<String> {
     let mean_wape = |r: &Record| {
         let v: Vec<f64> = r.wapes.iter().filter_map(|(_, x)| *x).collect();
         if v.is_empty() {
@@ -307,7 +311,7 @@ fn verdict(scope: &str, records: &[Record], days: usize) -> Option<String> {
         .iter()
         .map(|(d, w)| format!("{} on day {d}", format::pct(*w)))
         .collect();
-    let whose = if scope == "company" {
+    let whose = if scope == Scope::Company {
         "the company's"
     } else {
         "the teams'"

@@ -67,18 +67,23 @@ pub fn render(marts: &Marts) -> Result<String> {
         for (scope, id) in scope_ids(kpis)? {
             let value = |start: &String| {
                 cells
-                    .get(&(scope.clone(), id.clone(), start.clone()))
+                    .get(&(scope.as_str().to_string(), id.clone(), start.clone()))
                     .copied()
                     .flatten()
             };
-            let mut row = vec![Cell::text(scope_label(&scope, &id))];
+            let mut row = vec![Cell::text(scope_label(scope, &id))];
             row.extend(
                 shown
                     .iter()
                     .map(|start| Cell::Num(format::pct(value(start)))),
             );
             let series: Vec<Option<f64>> = quarters.keys().map(value).collect();
-            let spark_id = format!("spark-{}-{}-{}", slug(column), slug(&scope), slug(&id));
+            let spark_id = format!(
+                "spark-{}-{}-{}",
+                slug(column),
+                slug(scope.as_str()),
+                slug(&id)
+            );
             row.push(Cell::Html(if series.iter().all(Option::is_none) {
                 format::NULL.to_string()
             } else {

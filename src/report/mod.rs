@@ -26,7 +26,9 @@ use std::io::Cursor;
 use polars::prelude::*;
 
 use crate::config::{PeerGroup, TrendMetric};
+use crate::domain::Scope;
 use crate::error::{Context as _, Error, Result};
+use crate::intermediate::rollup::GROUP_SCOPES;
 use crate::publish::{self, FileEntry, Manifest};
 use crate::storage::Storage;
 use format::{escape, Money};
@@ -406,25 +408,29 @@ pub fn bools(df: &DataFrame, name: &str) -> Result<Vec<Option<bool>>> {
     Ok(df.column(name)?.bool()?.iter().collect())
 }
 
-/// The scope_ids of `scope` in a scoped mart, the company's `all` first,
-/// then the teams by name.
-pub fn scope_ids(df: &DataFrame) -> Result<Vec<(String, String)>> {
+/// The company and team scope_ids of a scoped mart (the page shows no rep
+/// scope), the company's `all` first, then the teams by name.
+pub fn scope_ids(df: &DataFrame) -> Result<Vec<(Scope, String)>> {
     let scopes = strings(df, "scope")?;
     let ids = strings(df, "scope_id")?;
-    let mut out: Vec<(String, String)> = scopes
+    let mut out: Vec<(Scope, String)> = scopes
         .into_iter()
         .zip(ids)
-        .filter_map(|(s, id)| Some((s?, id?)))
-        .filter(|(s, _)| s == "company" || s == "team")
+        .filter_map(|(s, id)| {
+            let scope = GROUP_SCOPES
+                .into_iter()
+                .find(|g| Some(g.as_str()) == s.as_deref())?;
+            Some((scope, id?))
+        })
         .collect();
-    out.sort_by_key(|(s, id)| (s != "company", id.clone()));
+    out.sort_by_key(|(s, id)| (*s != Scope::Company, id.clone()));
     out.dedup();
     Ok(out)
 }
 
 /// How a scope_id is named on the page.
-pub fn scope_label(scope: &str, id: &str) -> String {
-    if scope == "company" {
+pub fn scope_label(scope: Scope, id: &str) -> String {
+    if scope == Scope::Company {
         "Company".to_string()
     } else {
         id.to_string()

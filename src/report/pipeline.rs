@@ -7,6 +7,7 @@ use super::format;
 use super::{
     bools, empty, floats, ints, latest_complete, section, strings, table, Cell, Marts, Settings,
 };
+use crate::domain::Scope;
 use crate::error::Result;
 
 /// Every column of both: the company's rows of each are a few dozen.
@@ -20,7 +21,7 @@ fn company(df: &DataFrame) -> Result<DataFrame> {
     Ok(df
         .clone()
         .lazy()
-        .filter(col("scope").eq(lit("company")))
+        .filter(Scope::Company.matches(col("scope")))
         .collect()?)
 }
 
