@@ -168,9 +168,21 @@ pub fn latest(output: &Storage) -> Result<Option<Latest>> {
 
 pub fn read_manifest(output: &Storage, run_id: &str) -> Result<Manifest> {
     let path = manifest_path(run_id);
-    let bytes = output.get(&path)?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| Error::storage(format!("{} is not a manifest", output.display(&path)), e))
+    parse_manifest(output, &path, &output.get(&path)?)
+}
+
+/// The manifest of `run_id`, or None when it has none.
+pub fn find_manifest(output: &Storage, run_id: &str) -> Result<Option<Manifest>> {
+    let path = manifest_path(run_id);
+    output
+        .get_opt(&path)?
+        .map(|bytes| parse_manifest(output, &path, &bytes))
+        .transpose()
+}
+
+fn parse_manifest(output: &Storage, path: &str, bytes: &[u8]) -> Result<Manifest> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| Error::storage(format!("{} is not a manifest", output.display(path)), e))
 }
 
 pub fn manifest_path(run_id: &str) -> String {

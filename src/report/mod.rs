@@ -70,14 +70,12 @@ pub fn render_published(output: &Storage, run_id: Option<&str>) -> Result<(Strin
             }
         },
     };
-    let path = publish::manifest_path(&run_id);
-    if output.get_opt(&path)?.is_none() {
+    let Some(manifest) = publish::find_manifest(output, &run_id)? else {
         return Err(Error::Usage(format!(
             "run {run_id} has no manifest at {}: it was not published there, or retention deleted it",
-            output.display(&path)
+            output.display(&publish::manifest_path(&run_id))
         )));
-    }
-    let manifest = publish::read_manifest(output, &run_id)?;
+    };
     Ok((run_id, render_run(output, &manifest)?))
 }
 
