@@ -1,18 +1,26 @@
 //! How the process takes and returns memory. The `salesops` binary allocates
 //! with mimalloc (`main.rs`: glibc's malloc handed polars' large buffers
 //! back to the kernel and faulted them in again, a third of the run), and
-//! sets it up first thing with `return_freed_memory_at_once`.
+//! sets it up first thing with `return_freed_memory_soon`.
 //!
 //! Why, measured on the 2-core development VM (README, "Development"):
 //! - mimalloc keeps memory an arena freed for a delay before it returns it
-//!   to the kernel, and returns it only when the allocator is next called
-//!   on the thread that freed it. A
-//!   run stages its tables on threads that then end, and polars' threads sit
-//!   idle between plans, so what they freed stayed resident: at 1x the
-//!   staged rows are about 170 MB and the process held 940 MB once staging
-//!   was done. With the arenas' delay at 0 the 1x peak went from 0.96–1.00
-//!   GiB to 0.80–0.82 GiB, the 10x peak from 5.82–6.08 to 5.67–5.68 GiB, and
-//!   no run was slower.
+//!   to the kernel (1 s by default), and returns it only when the allocator
+//!   is next called on the thread that freed it. A run stages its tables on
+//!   threads that then end, and polars' threads sit idle between plans, so
+//!   what they freed stayed resident: at 1x the staged rows are about 170
+//!   MB and the process held 940 MB once staging was done. With no delay
+//!   the 1x peak went from 0.96–1.00 GiB to 0.80–0.82 GiB, the 10x peak
+//!   from 5.82–6.08 to 5.67–5.68 GiB.
+//! - But with no delay a buffer freed and asked for again a moment later
+//!   (polars does that plan after plan) is handed back to the kernel and
+//!   faulted in anew: a third of a 1x run's CPU time was the kernel's. A
+//!   delay of 10 ms keeps those: 1x 1.82–1.90 s against 1.93–2.06 s and
+//!   0.73–0.76 against 0.71–0.73 GiB (five alternating runs each), 10x
+//!   22.7–23.4 s against 24.1–27.1 s and 5.73–5.93 against 5.54–5.71 GiB
+//!   (two each). A delay of 25 ms was as fast with a higher 10x peak
+//!   (5.86 GiB both), 200 ms made the 1x peak 0.87 GiB, no purging at all
+//!   the 10x peak 9.9 GiB.
 //! - A fresh page is zeroed by the kernel when first touched (43% of the
 //!   CPU time of a 10x run, by `perf`), a transparent huge page 2 MB at a
 //!   time even where a few bytes of it are used. Without huge pages the 1x
@@ -24,18 +32,21 @@ use libmimalloc_sys::{mi_option_set, mi_option_t};
 /// Places in mimalloc's `mi_option_e` (`include/mimalloc.h` of the v3 that
 /// libmimalloc-sys 0.1.49 bundles; pinned in Cargo.toml). Its Rust bindings
 /// do not name these; the test below reads them back by name.
+const PURGE_DELAY: mi_option_t = 15;
 const ARENA_PURGE_MULT: mi_option_t = 24;
 const ALLOW_THP: mi_option_t = 43;
 
-/// Freed memory goes back to the kernel at once, and no transparent huge
-/// pages. Called first thing in `main`, before polars starts its threads.
-pub fn return_freed_memory_at_once() {
+/// Freed memory goes back to the kernel after 10 ms, and no transparent
+/// huge pages. Called first thing in `main`, before polars starts its
+/// threads.
+pub fn return_freed_memory_soon() {
     // SAFETY: each sets an integer option mimalloc reads when it next maps
     // or purges memory; any value is valid. The prctl only changes how
     // the kernel backs this process's later mappings.
     unsafe {
-        // The arenas' purge delay is `purge_delay` times this.
-        mi_option_set(ARENA_PURGE_MULT, 0);
+        // Milliseconds; the arenas' delay is this times `arena_purge_mult`.
+        mi_option_set(PURGE_DELAY, 10);
+        mi_option_set(ARENA_PURGE_MULT, 1);
         // mimalloc asks for huge pages on what it maps unless this is 0;
         // the prctl also stops a kernel that gives them to every process.
         mi_option_set(ALLOW_THP, 0);
@@ -64,21 +75,25 @@ mod tests {
         text.push_str(&unsafe { CStr::from_ptr(msg) }.to_string_lossy());
     }
 
-    /// The numbers are the options named `arena_purge_mult` (1 by default)
-    /// and `allow_thp` (1 by default), and the call sets both to 0 and
-    /// turns huge pages off for the process.
+    /// The numbers are the options named `purge_delay` (1000 by default),
+    /// `arena_purge_mult` (1) and `allow_thp` (1), and the call sets them
+    /// to 10, 1 and 0 and turns huge pages off for the process.
     #[test]
-    fn the_settings_are_the_arenas_purge_delay_and_huge_pages() {
-        return_freed_memory_at_once();
+    fn the_settings_are_the_purge_delay_and_huge_pages() {
+        return_freed_memory_soon();
         let mut listing = String::new();
         // SAFETY: `collect` appends to `listing`, which outlives the call.
         unsafe { mi_options_print_out(collect, &mut listing as *mut String as *mut c_void) };
-        for name in ["arena_purge_mult", "allow_thp"] {
+        for (name, value) in [
+            ("purge_delay", 10),
+            ("arena_purge_mult", 1),
+            ("allow_thp", 0),
+        ] {
             let line = listing
                 .lines()
                 .find(|l| l.contains(&format!("'{name}'")))
                 .unwrap_or_else(|| panic!("mimalloc lists no {name}:\n{listing}"));
-            assert!(line.trim_end().ends_with(": 0"), "{line}");
+            assert!(line.trim_end().ends_with(&format!(": {value}")), "{line}");
         }
         // SAFETY: reads the process's flag.
         #[cfg(target_os = "linux")]

@@ -340,7 +340,7 @@ fn json_requested() -> bool {
 }
 
 fn main() -> ExitCode {
-    salesops::allocator::return_freed_memory_at_once();
+    salesops::allocator::return_freed_memory_soon();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
