@@ -274,15 +274,27 @@ pub fn write_marts(
     run_id: &str,
     marts: Vec<Mart>,
 ) -> Result<BTreeMap<String, Dataset>> {
-    let mut written = BTreeMap::new();
-    for mut m in marts {
-        let path = format!("{}/run_id={run_id}/part-0.parquet", m.spec.name);
-        written.insert(
-            m.spec.name.to_string(),
-            write_dataset(output, &path, &mut m.frame)?,
-        );
-    }
-    Ok(written)
+    // Each mart encoded and written on a thread of its own: one file's
+    // zstd and statistics are mostly one core's work.
+    std::thread::scope(|s| {
+        let writes: Vec<_> = marts
+            .into_iter()
+            .map(|mut m| {
+                s.spawn(move || -> Result<(String, Dataset)> {
+                    let path = format!("{}/run_id={run_id}/part-0.parquet", m.spec.name);
+                    let written = write_dataset(output, &path, &mut m.frame)?;
+                    Ok((m.spec.name.to_string(), written))
+                })
+            })
+            .collect();
+        writes
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }
 
 pub struct ManifestInput<'a> {
