@@ -28,3 +28,23 @@ pub use error::{Error, Result};
 pub fn millis_since(started: std::time::Instant) -> u64 {
     started.elapsed().as_millis() as u64
 }
+
+/// `work` for each item on its own thread, results in the items' order (a
+/// panic on one is raised again here). polars' own pool runs the frame
+/// work; the threads let independent reads, plans and writes overlap.
+pub fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    std::thread::scope(|s| {
+        let work = &work;
+        let handles: Vec<_> = items
+            .iter()
+            .map(|item| s.spawn(move || work(item)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}

@@ -276,25 +276,13 @@ pub fn write_marts(
 ) -> Result<BTreeMap<String, Dataset>> {
     // Each mart encoded and written on a thread of its own: one file's
     // zstd and statistics are mostly one core's work.
-    std::thread::scope(|s| {
-        let writes: Vec<_> = marts
-            .into_iter()
-            .map(|mut m| {
-                s.spawn(move || -> Result<(String, Dataset)> {
-                    let path = format!("{}/run_id={run_id}/part-0.parquet", m.spec.name);
-                    let written = write_dataset(output, &path, &mut m.frame)?;
-                    Ok((m.spec.name.to_string(), written))
-                })
-            })
-            .collect();
-        writes
-            .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
+    crate::in_parallel(&marts, |m| {
+        let path = format!("{}/run_id={run_id}/part-0.parquet", m.spec.name);
+        let written = write_dataset(output, &path, &mut m.frame.clone())?;
+        Ok((m.spec.name.to_string(), written))
     })
+    .into_iter()
+    .collect()
 }
 
 pub struct ManifestInput<'a> {

@@ -496,26 +496,6 @@ fn staged_first(
     }
 }
 
-/// `work` for each item on its own thread, results in the items' order.
-/// polars' own pool runs the frame work; the threads let independent
-/// tables' reads and plans overlap.
-fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    std::thread::scope(|s| {
-        let work = &work;
-        let handles: Vec<_> = items
-            .iter()
-            .map(|item| s.spawn(move || work(item)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    })
-}
-
 /// A table whose files hold more bytes than this is read only once the
 /// tables before it in `TABLES` are staged, so its decoded rows and theirs
 /// are not in memory at once (files decode to about 14 times their size).
@@ -551,7 +531,7 @@ pub fn stage_all_with(
     // (its children then stop without an error of their own).
     let board: Mutex<BTreeMap<&'static str, Option<StagedTable>>> = Mutex::new(BTreeMap::new());
     let changed = Condvar::new();
-    let outcomes = in_parallel(&TABLES, |spec| {
+    let outcomes = crate::in_parallel(&TABLES, |spec| {
         let staged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let large = listing
                 .files(spec.name)
