@@ -43,10 +43,12 @@ pub struct Models {
     pub history: LazyFrame,
     /// Started at or before as_of, `duration_minutes` null read as 0.
     pub activities: LazyFrame,
-    /// Every valid activity, also those started after as_of, with
-    /// `duration_minutes` null read as 0: for sums over all of them that
-    /// leave out the later ones by a mask (`AsOf::includes`) rather
-    /// than copy every other row of millions, as the filter would.
+    /// Every valid activity as staged, also those started after as_of:
+    /// for sums over all of them that leave out the later ones by a mask
+    /// (`AsOf::includes`) rather than copy every other row of millions, as
+    /// the filter would. Nothing is computed on it yet, so that
+    /// `rollup::sums_in_slices` slices the staged rows before any column
+    /// is made (`duration_minutes` may be null here).
     pub all_activities: LazyFrame,
     /// The rows of `all_activities`.
     pub activity_rows: usize,
@@ -100,11 +102,10 @@ impl Models {
             .with_column(crate::frames::number_in_order_of("opportunity_id").alias(DEAL))
             .cache();
         let (history, synthesized) = history(staged, &opportunities, kinds, config);
-        let all_activities = staged
-            .valid(&staging::activities::SPEC)
-            .with_column(col("duration_minutes").fill_null(lit(0.0)));
+        let all_activities = staged.valid(&staging::activities::SPEC);
         let activities = all_activities
             .clone()
+            .with_column(col("duration_minutes").fill_null(lit(0.0)))
             .filter(as_of.includes(col("started_at")));
         let until_as_of =
             |table: &TableSpec, at: &str| staged.valid(table).filter(as_of.includes(col(at)));

@@ -217,22 +217,25 @@ fn pipeline(models: &Models) -> LazyFrame {
 fn activities(models: &Models) -> LazyFrame {
     let counted = models.as_of.includes(col("started_at"));
     let flag = |set: fn(&ActivityFlags) -> bool| counted.clone().and(models.activity_is(set));
-    let placed = models.all_activities.clone().with_columns([
-        flag(|f| f.selling).alias("selling"),
-        flag(|f| f.prospecting).alias("prospecting"),
-        flag(|f| f.meeting).alias("meeting"),
-        when(counted.clone())
-            .then(col("duration_minutes"))
-            .otherwise(lit(0.0))
-            .alias("duration_minutes"),
-        models
-            .covered_quarter_of(col("started_at"))
-            .alias("quarter_idx"),
-    ]);
+    let placed = |activities: LazyFrame| {
+        activities.with_columns([
+            flag(|f| f.selling).alias("selling"),
+            flag(|f| f.prospecting).alias("prospecting"),
+            flag(|f| f.meeting).alias("meeting"),
+            when(counted.clone())
+                .then(col("duration_minutes").fill_null(lit(0.0)))
+                .otherwise(lit(0.0))
+                .alias("duration_minutes"),
+            models
+                .covered_quarter_of(col("started_at"))
+                .alias("quarter_idx"),
+        ])
+    };
     sums_in_slices(
-        placed,
+        models.all_activities.clone(),
         models.activity_rows,
         models.slice_rows,
+        placed,
         &["rep_id", "quarter_idx"],
         vec![
             sum_where(col("selling"), col("duration_minutes")).alias("selling_minutes"),
