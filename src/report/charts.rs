@@ -345,28 +345,17 @@ mod tests {
             color: NO_QUADRANT,
         };
         let format = |v: f64| format!("{v}");
-        let svg = scatter(
-            (400, 300),
-            &[point("Ann", 1.0), point("", 2.0)],
-            None,
-            ("x", "y"),
-            (&format, &format),
-        )
-        .unwrap();
+        let draw = |points: &[LabelledPoint]| {
+            scatter((400, 300), points, None, ("x", "y"), (&format, &format)).unwrap()
+        };
+        let svg = draw(&[point("Ann", 1.0), point("", 2.0)]);
         assert_eq!(svg.matches("<circle").count(), 2);
         assert_eq!(svg.matches("\nAnn\n").count(), 1);
         // Axis labels and the two descriptions aside, one text: Ann.
         let texts = svg.matches("<text").count();
-        let without_ann = scatter(
-            (400, 300),
-            &[point("", 1.0), point("", 2.0)],
-            None,
-            ("x", "y"),
-            (&format, &format),
-        )
-        .unwrap()
-        .matches("<text")
-        .count();
+        let without_ann = draw(&[point("", 1.0), point("", 2.0)])
+            .matches("<text")
+            .count();
         assert_eq!(texts, without_ann + 1);
     }
 }
