@@ -21,6 +21,15 @@
 //!   (two each). A delay of 25 ms was as fast with a higher 10x peak
 //!   (5.86 GiB both), 200 ms made the 1x peak 0.87 GiB, no purging at all
 //!   the 10x peak 9.9 GiB.
+//! - How long is long enough depends on the phase (`Phase`). Staging
+//!   decodes whole files into buffers it frees once their columns are
+//!   stacked, and the run's peak is reached there: 10 ms. After staging,
+//!   plan after plan frees buffers the next plan asks for again some tens
+//!   of milliseconds later: 100 ms there gave 1x 1.54–1.62 s against
+//!   1.63–1.73 s, 0.81–0.84 against 0.75–0.81 GiB (five alternating runs
+//!   each), 10x 17.6–18.9 s against 18.4–19.7 s, the peak still staging's
+//!   (5.62–5.90 against 5.76–5.90 GiB, three each). 300 ms was no faster at
+//!   1x and took the peak to 0.88–0.92 GiB; 1000 ms to 0.89–0.92 GiB.
 //! - A fresh page is zeroed by the kernel when first touched (43% of the
 //!   CPU time of a 10x run, by `perf`), a transparent huge page 2 MB at a
 //!   time even where a few bytes of it are used. Without huge pages the 1x
@@ -36,16 +45,43 @@ const PURGE_DELAY: mi_option_t = 15;
 const ARENA_PURGE_MULT: mi_option_t = 24;
 const ALLOW_THP: mi_option_t = 43;
 
-/// Freed memory goes back to the kernel after 10 ms, and no transparent
-/// huge pages. Called first thing in `main`, before polars starts its
-/// threads.
+/// The parts of a run that want freed memory kept for different times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Reading and validating the tables: the run's peak.
+    Staging,
+    /// Intermediate models, marts and publishing: plan after plan.
+    Building,
+}
+
+impl Phase {
+    /// How long mimalloc keeps freed memory before it returns it, in ms.
+    pub const fn purge_delay_ms(self) -> i64 {
+        match self {
+            Phase::Staging => 10,
+            Phase::Building => 100,
+        }
+    }
+}
+
+/// Keeps freed memory as long as `phase` wants (`Phase::purge_delay_ms`);
+/// the pipeline calls it as staging starts and ends. A process that does
+/// not allocate with mimalloc (the tests) only sets an unused option.
+pub fn entering(phase: Phase) {
+    // SAFETY: sets an integer option mimalloc reads when it next schedules
+    // a purge; any value is valid.
+    unsafe { mi_option_set(PURGE_DELAY, phase.purge_delay_ms() as _) };
+}
+
+/// Freed memory goes back to the kernel soon (`Phase::Staging`), and no
+/// transparent huge pages. Called first thing in `main`, before polars
+/// starts its threads.
 pub fn return_freed_memory_soon() {
     // SAFETY: each sets an integer option mimalloc reads when it next maps
     // or purges memory; any value is valid. The prctl only changes how
     // the kernel backs this process's later mappings.
     unsafe {
-        // Milliseconds; the arenas' delay is this times `arena_purge_mult`.
-        mi_option_set(PURGE_DELAY, 10);
+        // The arenas' delay is the purge delay times `arena_purge_mult`.
         mi_option_set(ARENA_PURGE_MULT, 1);
         // mimalloc asks for huge pages on what it maps unless this is 0;
         // the prctl also stops a kernel that gives them to every process.
@@ -53,6 +89,7 @@ pub fn return_freed_memory_soon() {
         #[cfg(target_os = "linux")]
         libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
+    entering(Phase::Staging);
 }
 
 #[cfg(test)]
@@ -75,31 +112,42 @@ mod tests {
         text.push_str(&unsafe { CStr::from_ptr(msg) }.to_string_lossy());
     }
 
-    /// The numbers are the options named `purge_delay` (1000 by default),
-    /// `arena_purge_mult` (1) and `allow_thp` (1), and the call sets them
-    /// to 10, 1 and 0 and turns huge pages off for the process.
-    #[test]
-    fn the_settings_are_the_purge_delay_and_huge_pages() {
-        return_freed_memory_soon();
+    /// mimalloc's value of the option `name`, as it lists it.
+    fn option(name: &str) -> String {
         let mut listing = String::new();
         // SAFETY: `collect` appends to `listing`, which outlives the call.
         unsafe { mi_options_print_out(collect, &mut listing as *mut String as *mut c_void) };
-        for (name, value) in [
-            ("purge_delay", 10),
-            ("arena_purge_mult", 1),
-            ("allow_thp", 0),
-        ] {
-            let line = listing
-                .lines()
-                .find(|l| l.contains(&format!("'{name}'")))
-                .unwrap_or_else(|| panic!("mimalloc lists no {name}:\n{listing}"));
-            assert!(line.trim_end().ends_with(&format!(": {value}")), "{line}");
-        }
+        let line = listing
+            .lines()
+            .find(|l| l.contains(&format!("'{name}'")))
+            .unwrap_or_else(|| panic!("mimalloc lists no {name}:\n{listing}"));
+        line.trim_end()
+            .rsplit(": ")
+            .next()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// The numbers are the options named `purge_delay` (1000 by default),
+    /// `arena_purge_mult` (1) and `allow_thp` (1): the set-up sets them to
+    /// 10, 1 and 0 and turns huge pages off for the process, and the
+    /// phases after staging keep freed memory 100 ms. One test, so no
+    /// other test changes the options between a call and its check.
+    #[test]
+    fn the_settings_are_the_purge_delay_and_huge_pages() {
+        return_freed_memory_soon();
+        assert_eq!(option("purge_delay"), "10");
+        assert_eq!(option("arena_purge_mult"), "1");
+        assert_eq!(option("allow_thp"), "0");
         // SAFETY: reads the process's flag.
         #[cfg(target_os = "linux")]
         assert_eq!(
             unsafe { libc::prctl(libc::PR_GET_THP_DISABLE, 0, 0, 0, 0) },
             1
         );
+        entering(Phase::Building);
+        assert_eq!(option("purge_delay"), "100");
+        entering(Phase::Staging);
+        assert_eq!(option("purge_delay"), "10");
     }
 }

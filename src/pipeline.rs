@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use tracing::{info, warn};
 
+use crate::allocator::{self, Phase};
 use crate::calendar::AsOf;
 use crate::config::Config;
 use crate::error::Result;
@@ -99,7 +100,10 @@ impl StepTimings {
 
 /// Stages every table and checks the rep levels against the comp plans.
 pub fn stage(source: &Storage, listing: &Listing, config: &Config) -> Result<Staged> {
-    let staged = staging::stage_all(source, listing, config)?;
+    allocator::entering(Phase::Staging);
+    let staged = staging::stage_all(source, listing, config);
+    allocator::entering(Phase::Building);
+    let staged = staged?;
     let levels = staged
         .get(&staging::reps::SPEC)
         .valid
