@@ -593,36 +593,20 @@ fn with_reference(lf: LazyFrame, r: Reference, parents: &Staged, i: usize) -> La
 /// left in pieces would sum its floats in another order (a forecast moved
 /// in its last bit when tried), and the marts must not move.
 fn kept_rows(frame: DataFrame, checked: &DataFrame, kept: Expr) -> Result<DataFrame> {
-    let run = checked
-        .clone()
-        .lazy()
-        .with_row_index("_at", None)
-        .filter(kept.clone())
-        .select([
-            col("_at").first().alias("first"),
-            col("_at").last().alias("last"),
-            len().alias("n"),
-        ])
-        .collect()?;
-    let row = |c: &str| -> Result<Option<usize>> {
-        Ok(run
-            .column(c)?
-            .cast(&DataType::UInt64)?
-            .u64()?
-            .get(0)
-            .map(|v| v as usize))
-    };
-    if let (Some(first), Some(last), Some(n)) = (row("first")?, row("last")?, row("n")?) {
-        if last + 1 - first == n {
-            return Ok(frame.slice(first as i64, n));
-        }
-    }
     let mask = checked
         .clone()
         .lazy()
         .select([kept.alias("kept")])
         .collect()?;
-    Ok(frame.filter(mask.column("kept")?.bool()?)?)
+    let mask = mask.column("kept")?.bool()?;
+    // One run: every kept row lies in the `n` rows from the first one.
+    let n = mask.num_trues();
+    if let Some(first) = mask.first_true_idx() {
+        if mask.slice(first as i64, n).num_trues() == n {
+            return Ok(frame.slice(first as i64, n));
+        }
+    }
+    Ok(frame.filter(mask)?)
 }
 
 /// The checked rows split into valid rows and quarantine rows, with the counts.
