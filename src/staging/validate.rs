@@ -4,6 +4,7 @@
 //! table into valid rows and quarantine rows.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -451,25 +452,25 @@ fn key_hashes(parsed: &DataFrame, key: &[&str], threads: usize) -> Result<Vec<u6
         .collect::<Result<Vec<_>>>()?;
     let mut hashes = vec![0u64; parsed.height()];
     let run = parsed.height().div_ceil(threads.max(1)).max(1);
-    std::thread::scope(|s| {
-        let runs: Vec<_> = hashes
-            .chunks_mut(run)
-            .enumerate()
-            .map(|(i, out)| {
-                let columns = &columns;
-                s.spawn(move || -> Result<()> {
-                    let state = PlSeedableRandomStateQuality::seed_from_u64(0);
-                    for c in columns {
-                        c.slice((i * run) as i64, out.len())
-                            .vec_hash_combine(state.clone(), out)?;
-                    }
-                    Ok(())
-                })
-            })
-            .collect();
-        runs.into_iter()
-            .try_for_each(|r| r.join().expect("a hashing thread panicked"))
-    })?;
+    // Each run's first row and its part of `hashes` (behind a lock only so
+    // that `in_parallel` can hand it to one thread by shared reference).
+    let runs: Vec<(i64, Mutex<&mut [u64]>)> = hashes
+        .chunks_mut(run)
+        .enumerate()
+        .map(|(i, out)| ((i * run) as i64, Mutex::new(out)))
+        .collect();
+    crate::in_parallel(&runs, |(first, out)| -> Result<()> {
+        let out = &mut **out.lock().expect("one thread per run");
+        let state = PlSeedableRandomStateQuality::seed_from_u64(0);
+        for c in &columns {
+            c.slice(*first, out.len())
+                .vec_hash_combine(state.clone(), out)?;
+        }
+        Ok(())
+    })
+    .into_iter()
+    .collect::<Result<()>>()?;
+    drop(runs);
     Ok(hashes)
 }
 
