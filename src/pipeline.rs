@@ -149,8 +149,7 @@ pub fn run(
     info!(run_id, as_of = %opts.as_of.format(), source = source.url(), output = output.url(), "Run started.");
 
     let staged = stage(source, &listing, config)?;
-    let rows_read: usize = staged.tables().iter().map(|t| t.stats.rows_read).sum();
-    steps.record("staging", started, rows_read);
+    steps.record("staging", started, staged.rows_read());
 
     // The quarantine is written even when the run then stops, so the analyst
     // can see why; it is not published until the manifest names it.
@@ -169,10 +168,15 @@ pub fn run(
     staged.check_reject_ratios(config)?;
 
     let started = Instant::now();
-    let intermediate = Models::build(&staged, config, opts.as_of)?;
+    let mut intermediate = Models::build(&staged, config, opts.as_of)?;
     steps.record("intermediate", started, intermediate.synthesized_histories);
+    // From here the run needs only the tables' counts: the staged rows are
+    // let go of, so that what the models no longer hold (the activities,
+    // once performance is built) is freed.
+    let table_stats = staged.stats();
+    drop(staged);
 
-    let built = marts::build_all(&intermediate, config)?;
+    let built = marts::build_all(&mut intermediate, config)?;
     for m in &built {
         steps.0.push(Step {
             name: format!("mart:{}", m.spec.name),
@@ -192,7 +196,7 @@ pub fn run(
         config,
         source: source.url(),
         inputs,
-        staged: &staged,
+        tables: table_stats,
         rejected,
         synthesized_histories: intermediate.synthesized_histories,
         unknown_event_types: marts::lead_scores::unknown_event_types(&intermediate, config)?,

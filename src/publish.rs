@@ -292,7 +292,8 @@ pub struct ManifestInput<'a> {
     pub config: &'a Config,
     pub source: &'a str,
     pub inputs: Vec<InputFile>,
-    pub staged: &'a Staged,
+    /// Each table's counts (`Staged::stats`).
+    pub tables: BTreeMap<String, TableStats>,
     pub rejected: BTreeMap<String, Dataset>,
     pub synthesized_histories: usize,
     pub unknown_event_types: BTreeMap<String, usize>,
@@ -303,10 +304,6 @@ pub struct ManifestInput<'a> {
 
 /// The run's manifest, not yet written and without its report.
 pub fn manifest(p: ManifestInput<'_>) -> Manifest {
-    let mut tables = BTreeMap::new();
-    for t in p.staged.tables() {
-        tables.insert(t.name.to_string(), t.stats.clone());
-    }
     Manifest {
         run_id: p.run_id.to_string(),
         as_of: p.as_of.format(),
@@ -319,7 +316,7 @@ pub fn manifest(p: ManifestInput<'_>) -> Manifest {
         marts: p.marts,
         rejected: p.rejected,
         inputs: p.inputs,
-        tables,
+        tables: p.tables,
         synthesized_histories: p.synthesized_histories,
         unknown_event_types: p.unknown_event_types,
         steps: p.steps,

@@ -25,6 +25,9 @@ use crate::staging::{self, Staged, TableSpec};
 /// sorted by number is in the order it had sorted by id.
 pub const DEAL: &str = "deal";
 
+const ACTIVITIES_RELEASED: &str =
+    "the activities are read after `Models::release_activities` (only rep_quarter_performance reads them)";
+
 pub struct Models {
     pub calendar: FiscalCalendar,
     pub as_of: AsOf,
@@ -41,15 +44,17 @@ pub struct Models {
     /// with `next_change` (`opportunity_state::with_next_change`) and the
     /// quarter_idx of the row's close date (`opportunity_state::CLOSE_QUARTER`).
     pub history: LazyFrame,
-    /// Started at or before as_of, `duration_minutes` null read as 0.
-    pub activities: LazyFrame,
+    /// Started at or before as_of, `duration_minutes` null read as 0
+    /// (`Models::activities`; `None` once released).
+    activities: Option<LazyFrame>,
     /// Every valid activity as staged, also those started after as_of:
     /// for sums over all of them that leave out the later ones by a mask
     /// (`AsOf::includes`) rather than copy every other row of millions, as
     /// the filter would. Nothing is computed on it yet, so that
     /// `rollup::sums_in_slices` slices the staged rows before any column
     /// is made (`duration_minutes` may be null here).
-    pub all_activities: LazyFrame,
+    /// (`Models::all_activities`; `None` once released).
+    all_activities: Option<LazyFrame>,
     /// The rows of `all_activities`.
     pub activity_rows: usize,
     /// The most rows a mart groups at once (`rollup::sums_in_slices`);
@@ -154,8 +159,8 @@ impl Models {
             quotas: staged.valid(&staging::quotas::SPEC),
             opportunities: opportunities.lazy(),
             history: history.lazy(),
-            activities,
-            all_activities,
+            activities: Some(activities),
+            all_activities: Some(all_activities),
             activity_rows: staged.get(&staging::activities::SPEC).valid.height(),
             slice_rows: rollup::SLICE_ROWS,
             activity_types: config.activity_types.clone(),
@@ -164,6 +169,29 @@ impl Models {
             forecast_submissions: until_as_of(&staging::forecast_submissions::SPEC, "submitted_at"),
             synthesized_histories,
         })
+    }
+
+    /// The activities started at or before as_of (`duration_minutes` null
+    /// read as 0). Asking after `release_activities` is a salesops bug.
+    pub fn activities(&self) -> LazyFrame {
+        self.activities.clone().expect(ACTIVITIES_RELEASED)
+    }
+
+    /// Every valid activity as staged (see the field). Asking after
+    /// `release_activities` is a salesops bug.
+    pub fn all_activities(&self) -> LazyFrame {
+        self.all_activities.clone().expect(ACTIVITIES_RELEASED)
+    }
+
+    /// Lets go of the activities. rep_quarter_performance is the one mart
+    /// that reads them: once its plan is made, the plan is their last
+    /// holder, and they are freed as soon as it is collected, not when the
+    /// run ends. At 10x they are 2.5 GB of the 4 GB the run holds once
+    /// staging is done, and the marts built after performance run beside
+    /// each other.
+    pub fn release_activities(&mut self) {
+        self.activities = None;
+        self.all_activities = None;
     }
 
     pub fn spine(&self) -> LazyFrame {

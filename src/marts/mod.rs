@@ -176,7 +176,14 @@ fn build(spec: MartSpec, lf: LazyFrame) -> Result<(DataFrame, Mart)> {
 /// frame handed on; the lead and commission marts read none of them and are
 /// built on a thread of their own beside that chain, and pipeline movement
 /// and stage conversion on another once performance is built.
-pub fn build_all(models: &Models, config: &Config) -> Result<Vec<Mart>> {
+///
+/// Performance is the one mart that reads the activities: its plan is made
+/// first and the models let go of them (`Models::release_activities`), so
+/// they are freed once it is built, before the marts after it run.
+pub fn build_all(models: &mut Models, config: &Config) -> Result<Vec<Mart>> {
+    let performance = rep_quarter_performance::build(models, config);
+    models.release_activities();
+    let models = &*models;
     let (chain, independent) = std::thread::scope(|s| {
         let independent = s.spawn(|| -> Result<Vec<Mart>> {
             Ok(vec![
@@ -188,7 +195,7 @@ pub fn build_all(models: &Models, config: &Config) -> Result<Vec<Mart>> {
                 .1,
             ])
         });
-        let chain = performance_and_forecasts(models, config);
+        let chain = performance_and_forecasts(models, config, performance);
         (chain, independent.join().expect("a mart thread panicked"))
     });
     let mut marts = chain?;
@@ -205,12 +212,13 @@ pub fn build_all(models: &Models, config: &Config) -> Result<Vec<Mart>> {
 /// forecasts, their accuracy and its summary; beside them, on a thread of
 /// their own, pipeline movement (its identity checked here, before anything
 /// is published) and stage conversion, which read performance only for
-/// their rows' scope_ids.
-fn performance_and_forecasts(models: &Models, config: &Config) -> Result<Vec<Mart>> {
-    let (performance_full, performance) = build(
-        rep_quarter_performance::SPEC,
-        rep_quarter_performance::build(models, config),
-    )?;
+/// their rows' scope_ids. `performance` is its plan.
+fn performance_and_forecasts(
+    models: &Models,
+    config: &Config,
+    performance: LazyFrame,
+) -> Result<Vec<Mart>> {
+    let (performance_full, performance) = build(rep_quarter_performance::SPEC, performance)?;
     let performance_full = &performance_full;
     let (pipeline, forecasting) = std::thread::scope(|s| {
         let pipeline = s.spawn(|| -> Result<Vec<Mart>> {

@@ -129,8 +129,7 @@ fn closed_deals(models: &Models, config: &Config) -> LazyFrame {
         .filter(StageKind::Open.matches(col("kind")).not())
         .with_column(models.quarter_of(col("close_date")).alias("quarter_idx"));
     let touches = models
-        .activities
-        .clone()
+        .activities()
         .filter(col("opportunity_id").is_not_null())
         .select([col("opportunity_id"), col("started_at")])
         .join(
@@ -232,7 +231,7 @@ fn activities(models: &Models) -> LazyFrame {
         ])
     };
     sums_in_slices(
-        models.all_activities.clone(),
+        models.all_activities(),
         models.activity_rows,
         models.slice_rows,
         placed,

@@ -238,6 +238,19 @@ impl Staged {
         &self.tables
     }
 
+    /// Each table's counts, by table name.
+    pub fn stats(&self) -> BTreeMap<String, TableStats> {
+        self.tables
+            .iter()
+            .map(|t| (t.name.to_string(), t.stats.clone()))
+            .collect()
+    }
+
+    /// The rows read from every table.
+    pub fn rows_read(&self) -> usize {
+        self.tables.iter().map(|t| t.stats.rows_read).sum()
+    }
+
     /// A staged table. Asking for one not staged yet is a salesops bug (a
     /// table's rules may only read the tables before it in `TABLES`).
     pub fn get(&self, spec: &TableSpec) -> &StagedTable {
