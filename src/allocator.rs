@@ -38,6 +38,16 @@
 //!   staging's); at 1x 1.52–1.58 s against 1.56–1.63 s and 0.75–0.86
 //!   against 0.73–0.78 GiB (nine each). 200 ms was between the two; 1000
 //!   ms took the 1x peak to 0.89–0.92 GiB.
+//! - Since a plan's time grows with its rows, so does that delay: 75 ms per
+//!   million rows staged, at least 300 ms. The 1x benchmark (3.9M rows)
+//!   keeps 300 ms; 10x (39M) keeps 2.9 s. At 10x, fixed delays tried four
+//!   runs each (alternating): 300 ms 16.2–17.1 s (median 16.6), 1.5 s
+//!   15.5–16.0 s, 3 s 15.2–15.8 s (median 15.4), 6 s 15.2–15.6 s, with
+//!   5.6M, 4.7M, 4.3M and 4.2M page faults: past 3 s nothing more is
+//!   reused. Freed memory kept longer raises what the marts hold (5.5–6.05
+//!   GiB sampled every 20 ms, against 5.2–5.5 with 300 ms), so it came
+//!   with letting go of the activities once performance is built
+//!   (`Models::release_activities`): 4.7 GiB.
 //! - A fresh page is zeroed by the kernel when first touched (43% of the
 //!   CPU time of a 10x run, by `perf`), a transparent huge page 2 MB at a
 //!   time even where a few bytes of it are used. Without huge pages the 1x
@@ -58,16 +68,33 @@ const ALLOW_THP: mi_option_t = 43;
 pub enum Phase {
     /// Reading and validating the tables: the run's peak.
     Staging,
-    /// Intermediate models, marts and publishing: plan after plan.
-    Building,
+    /// Intermediate models, marts and publishing: plan after plan, over
+    /// the `staged_rows` rows staging kept and rejected.
+    Building { staged_rows: usize },
 }
+
+/// How long the phases after staging keep freed memory per million rows
+/// staged (`Phase::Building`), in ms, and the least they keep it.
+const BUILDING_MS_PER_MILLION_ROWS: usize = 75;
+const BUILDING_MIN_MS: usize = 300;
 
 impl Phase {
     /// How long mimalloc keeps freed memory before it returns it, in ms.
+    /// After staging, a buffer a plan frees is asked for again by the next
+    /// plan, and plans take time in proportion to the rows: so the delay
+    /// grows with them (300 ms for the 1x benchmark's 3.9M rows, 2.9 s
+    /// for 10x's 39M; see the module's notes).
     pub const fn purge_delay_ms(self) -> i64 {
         match self {
             Phase::Staging => 10,
-            Phase::Building => 300,
+            Phase::Building { staged_rows } => {
+                let ms = staged_rows.saturating_mul(BUILDING_MS_PER_MILLION_ROWS) / 1_000_000;
+                if ms > BUILDING_MIN_MS {
+                    ms as i64
+                } else {
+                    BUILDING_MIN_MS as i64
+                }
+            }
         }
     }
 }
@@ -138,9 +165,12 @@ mod tests {
 
     /// The numbers are the options named `purge_delay` (1000 by default),
     /// `arena_purge_mult` (1) and `allow_thp` (1): the set-up sets them to
-    /// 10, 1 and 0 and turns huge pages off for the process, and the
-    /// phases after staging keep freed memory 300 ms. One test, so no
-    /// other test changes the options between a call and its check.
+    /// 10, 1 and 0 and turns huge pages off for the process. The phases
+    /// after staging keep freed memory 75 ms per million rows staged, at
+    /// least 300 ms: 300 for none and for 4M rows (75 x 4 = 300), 3000 for
+    /// 40M (75 x 40), 3037 for 40.5M (75 x 40.5 = 3037.5, whole ms). One
+    /// test, so no other test changes the options between a call and its
+    /// check.
     #[test]
     fn the_settings_are_the_purge_delay_and_huge_pages() {
         return_freed_memory_soon();
@@ -153,8 +183,15 @@ mod tests {
             unsafe { libc::prctl(libc::PR_GET_THP_DISABLE, 0, 0, 0, 0) },
             1
         );
-        entering(Phase::Building);
-        assert_eq!(option("purge_delay"), "300");
+        for (staged_rows, ms) in [
+            (0, "300"),
+            (4_000_000, "300"),
+            (40_000_000, "3000"),
+            (40_500_000, "3037"),
+        ] {
+            entering(Phase::Building { staged_rows });
+            assert_eq!(option("purge_delay"), ms, "{staged_rows} rows");
+        }
         entering(Phase::Staging);
         assert_eq!(option("purge_delay"), "10");
     }

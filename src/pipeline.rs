@@ -102,7 +102,9 @@ impl StepTimings {
 pub fn stage(source: &Storage, listing: &Listing, config: &Config) -> Result<Staged> {
     allocator::entering(Phase::Staging);
     let staged = staging::stage_all(source, listing, config);
-    allocator::entering(Phase::Building);
+    allocator::entering(Phase::Building {
+        staged_rows: staged.as_ref().map_or(0, Staged::rows_read),
+    });
     let staged = staged?;
     let levels = staged
         .get(&staging::reps::SPEC)
