@@ -47,7 +47,7 @@
 //!   reused. Freed memory kept longer raises what the marts hold (5.5–6.05
 //!   GiB sampled every 20 ms, against 5.2–5.5 with 300 ms), so it came
 //!   with letting go of the activities once performance is built
-//!   (`Models::release_activities`): 4.7 GiB.
+//!   (`Models::release_activities`): 4.7–5.0 GiB.
 //! - A fresh page is zeroed by the kernel when first touched (43% of the
 //!   CPU time of a 10x run, by `perf`), a transparent huge page 2 MB at a
 //!   time even where a few bytes of it are used. Without huge pages the 1x
@@ -69,7 +69,7 @@ pub enum Phase {
     /// Reading and validating the tables: the run's peak.
     Staging,
     /// Intermediate models, marts and publishing: plan after plan, over
-    /// the `staged_rows` rows staging kept and rejected.
+    /// the `staged_rows` rows staging read.
     Building { staged_rows: usize },
 }
 

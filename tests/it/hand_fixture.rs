@@ -41,11 +41,13 @@ fn activity_flags_come_from_the_config_even_when_no_type_has_one() {
     );
 }
 
-/// The activities grouped two rows at a time (`Models::slice_rows`, the
-/// path runs of millions of activities take) give the same hand-worked
-/// sums as grouped at once.
-#[test]
-fn activities_grouped_in_slices_give_the_hand_worked_sums() {
+/// The hand fixture's config, staged tables and models as of 2024-09-15
+/// (read from the fixture's folder, not through a run).
+fn staged_and_models() -> (
+    salesops::config::Config,
+    salesops::staging::Staged,
+    salesops::intermediate::Models,
+) {
     use salesops::config::Config;
     use salesops::intermediate::Models;
     use salesops::staging::Listing;
@@ -53,7 +55,16 @@ fn activities_grouped_in_slices_give_the_hand_worked_sums() {
     let source = super::harness::local(std::path::Path::new(&config.source));
     let listing = Listing::of(&source, &config).unwrap();
     let staged = salesops::pipeline::stage(&source, &listing, &config).unwrap();
-    let mut models = Models::build(&staged, &config, super::harness::as_of("2024-09-15")).unwrap();
+    let models = Models::build(&staged, &config, super::harness::as_of("2024-09-15")).unwrap();
+    (config, staged, models)
+}
+
+/// The activities grouped two rows at a time (`Models::slice_rows`, the
+/// path runs of millions of activities take) give the same hand-worked
+/// sums as grouped at once.
+#[test]
+fn activities_grouped_in_slices_give_the_hand_worked_sums() {
+    let (config, _, mut models) = staged_and_models();
     assert!(
         models.activity_rows > 2,
         "the fixture has more than one slice"
@@ -64,21 +75,14 @@ fn activities_grouped_in_slices_give_the_hand_worked_sums() {
 
 /// The activities are let go of once the performance mart is built, not
 /// at the end of the run: after `build_all` nothing holds the staged
-/// activities' columns (at 10x they are 2.5 GB). Before it, with the
+/// activities' columns (at 10x they are 1.2 GB). Before it, with the
 /// staged tables dropped as the run drops them, the models still do, so
 /// the test tells a release that happens from one that never does.
 #[test]
 fn the_activities_are_let_go_of_once_performance_is_built() {
-    use salesops::config::Config;
-    use salesops::intermediate::Models;
-    use salesops::staging::{activities, Listing};
-    let config = Config::from_file("tests/fixtures/hand/pipeline.toml").unwrap();
-    let source = super::harness::local(std::path::Path::new(&config.source));
-    let listing = Listing::of(&source, &config).unwrap();
-    let staged = salesops::pipeline::stage(&source, &listing, &config).unwrap();
-    let mut models = Models::build(&staged, &config, super::harness::as_of("2024-09-15")).unwrap();
+    let (config, staged, mut models) = staged_and_models();
     let rep_ids = staged
-        .get(&activities::SPEC)
+        .get(&salesops::staging::activities::SPEC)
         .valid
         .column("rep_id")
         .unwrap()
