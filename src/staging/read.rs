@@ -19,6 +19,8 @@
 use std::io::Cursor;
 
 use bytes::Bytes;
+use polars::io::parquet::metadata::FileMetadataRef;
+use polars::io::parquet::read::FileMetadata;
 use polars::prelude::*;
 
 use crate::error::{Error, Result};
@@ -259,23 +261,50 @@ fn read_csv(file: &str, spec: &TableSpec, bytes: &[u8]) -> Result<(Vec<Column>, 
     Ok((cols, height))
 }
 
-/// A Parquet file and its column names.
-fn parquet_frame(file: &str, bytes: Bytes) -> Result<(DataFrame, Vec<String>)> {
-    let df = ParquetReader::new(Cursor::new(bytes))
-        .finish()
-        .map_err(|e| Error::Data(format!("{file}: not a readable Parquet file: {e}")))?;
+/// A Parquet file, its column names, and its footer (`FileMetadata`).
+fn parquet_frame(file: &str, bytes: Bytes) -> Result<(DataFrame, Vec<String>, FileMetadataRef)> {
+    let unreadable =
+        |e: PolarsError| Error::Data(format!("{file}: not a readable Parquet file: {e}"));
+    let mut reader = ParquetReader::new(Cursor::new(bytes));
+    let metadata = reader.get_metadata().map_err(unreadable)?.clone();
+    let df = reader.finish().map_err(unreadable)?;
     let header = df
         .get_column_names()
         .iter()
         .map(|s| s.to_string())
         .collect();
-    Ok((df, header))
+    Ok((df, header, metadata))
+}
+
+/// True when the file's statistics show that `column` has no empty value:
+/// in every row group its least value (`min_value`: exact, or a prefix of
+/// the least value, which is no greater) is not empty, and "" is less
+/// than any other text. Without statistics for a row group, or with an
+/// empty least value, the values are looked at (`is_text_without_empty`).
+/// At 1x that pass took 45–50 ms of each activities file's read in the run.
+fn no_empty_text_by_statistics(metadata: &FileMetadata, column: &str) -> bool {
+    !metadata.row_groups.is_empty()
+        && metadata.row_groups.iter().all(|group| {
+            group
+                .columns_under_root_iter(column)
+                .is_some_and(|mut chunks| {
+                    chunks.len() == 1
+                        && chunks.all(|chunk| {
+                            chunk
+                                .statistics(&metadata.footer_buf)
+                                .and_then(|stats| stats.ok())
+                                .and_then(|stats| stats.into_binary())
+                                .and_then(|stats| stats.min_value)
+                                .is_some_and(|least| !least.is_empty())
+                        })
+                })
+        })
 }
 
 /// A Parquet file's contract columns (as text, then the typed ones) and
 /// row count.
 fn read_parquet(file: &str, spec: &TableSpec, bytes: Bytes) -> Result<(Vec<Column>, usize)> {
-    let (df, header) = parquet_frame(file, bytes)?;
+    let (df, header, metadata) = parquet_frame(file, bytes)?;
     let positions = locate_columns(file, spec, &header)?;
     let height = df.height();
     let mut texts = Vec::new();
@@ -291,7 +320,13 @@ fn read_parquet(file: &str, spec: &TableSpec, bytes: Bytes) -> Result<(Vec<Colum
         let text = match (found, &typed_value) {
             // Text with no empty value is taken as it is (no pass that
             // rebuilds the column to turn "" into null).
-            (Some(name), None) if is_text_without_empty(df.column(name)?) => col(name),
+            (Some(name), None)
+                if df.column(name)?.dtype() == &DataType::String
+                    && (no_empty_text_by_statistics(&metadata, name)
+                        || is_text_without_empty(df.column(name)?)) =>
+            {
+                col(name)
+            }
             (Some(name), None) => as_text(file, name, df.column(name)?.dtype())?,
             _ => lit(NULL).cast(DataType::String),
         };
@@ -435,7 +470,7 @@ pub fn read_all_as_text(file: &str, bytes: Bytes) -> Result<DataFrame> {
             .collect();
         (cols, height)
     } else {
-        let (df, header) = parquet_frame(file, bytes)?;
+        let (df, header, _) = parquet_frame(file, bytes)?;
         let names = normalized_header(file, &header)?;
         let height = df.height();
         let mut exprs = Vec::new();
