@@ -165,8 +165,13 @@ fn typed_frame() -> DataFrame {
 }
 
 fn csv_text() -> String {
+    csv_text_of(0..ROWS.len())
+}
+
+/// `rows` of `ROWS` (counted from 0) as CSV text.
+fn csv_text_of(rows: std::ops::Range<usize>) -> String {
     let mut out = COLUMNS.join(",") + "\n";
-    for r in ROWS {
+    for r in &ROWS[rows] {
         out += &r.map(|v| v.unwrap_or("")).join(",");
         out += "\n";
     }
@@ -187,12 +192,17 @@ fn parquet_written(mut df: DataFrame, statistics: StatisticsOptions, rows: usize
 
 /// The history staged from one layout: `file` (name, bytes).
 fn staged_history(file: (&str, Vec<u8>)) -> StagedTable {
+    staged_history_from(vec![file])
+}
+
+/// The history staged from `files` (name, bytes), read in path order.
+fn staged_history_from(files: Vec<(&str, Vec<u8>)>) -> StagedTable {
     let dir = tempfile::tempdir().unwrap();
-    for (path, bytes) in [
+    let parents = [
         ("reps/reps.csv", REPS.as_bytes().to_vec()),
         ("opportunities/o.csv", OPPS.as_bytes().to_vec()),
-        (file.0, file.1),
-    ] {
+    ];
+    for (path, bytes) in parents.into_iter().chain(files) {
         let full = dir.path().join(path);
         std::fs::create_dir_all(full.parent().unwrap()).unwrap();
         std::fs::write(full, bytes).unwrap();
@@ -304,6 +314,88 @@ fn csv_text_parquet_and_typed_parquet_give_the_same_staged_rows() {
             "{layout} quarantine:\n{}\n{}",
             without_file(t),
             without_file(&csv)
+        );
+        assert_eq!(t.stats, csv.stats, "{layout}");
+    }
+}
+
+/// A table whose files come in both forms (a CSV export beside typed
+/// Parquet, as the benchmark's history corrections): the same twelve rows,
+/// rows 1–2 in `h-0` and rows 3–12 in `h-1`, once with the CSV first and
+/// once with the Parquet first. Row 3, an exact copy of row 1, is in the
+/// other file and the other form, and is still collapsed. Every reason is
+/// the single file's (the rows of `h-1` counted from its own first row:
+/// row k is `h-1` row k - 2), and the valid rows, the rejected rows'
+/// texts and the counts are the CSV layout's.
+#[test]
+fn a_table_with_csv_and_typed_parquet_files_is_staged_as_either() {
+    let parquet = |df: DataFrame| salesops::parquet::parquet_bytes(&mut df.clone()).unwrap();
+    let typed = typed_frame();
+    let csv_first = staged_history_from(vec![
+        (
+            "opportunity_history/h-0.csv",
+            csv_text_of(0..2).into_bytes(),
+        ),
+        (
+            "opportunity_history/h-1.parquet",
+            parquet(typed.slice(2, 10)),
+        ),
+    ]);
+    let parquet_first = staged_history_from(vec![
+        (
+            "opportunity_history/h-0.parquet",
+            parquet(typed.slice(0, 2)),
+        ),
+        (
+            "opportunity_history/h-1.csv",
+            csv_text_of(2..12).into_bytes(),
+        ),
+    ]);
+    let csv = staged_history(("opportunity_history/h.csv", csv_text().into_bytes()));
+
+    let expected: Vec<(i64, String)> = [
+        (2, "missing_required"),
+        (3, "unparsable_value"),
+        (4, "negative_amount"),
+        (5, "unknown_stage"),
+        (6, "unknown_reference"),
+        (7, "duplicate_key"),
+        (8, "duplicate_key"),
+        (9, "unparsable_value"),
+        (10, "missing_required"),
+    ]
+    .into_iter()
+    .map(|(r, s)| (r, s.to_string()))
+    .collect();
+    let without_place = |t: &StagedTable| t.rejected.drop_many(["source_file", "source_row"]);
+    for (layout, t, h1) in [
+        ("CSV, then Parquet", &csv_first, "h-1.parquet"),
+        ("Parquet, then CSV", &parquet_first, "h-1.csv"),
+    ] {
+        assert_eq!(reasons(t), expected, "{layout}");
+        let files: Vec<Option<&str>> = t
+            .rejected
+            .column("source_file")
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .collect();
+        assert!(
+            files.iter().all(|f| f.is_some_and(|f| f.ends_with(h1))),
+            "{layout}: {files:?}"
+        );
+        assert!(
+            t.valid.equals_missing(&csv.valid),
+            "{layout} valid rows:\n{}\n{}",
+            t.valid,
+            csv.valid
+        );
+        assert!(
+            without_place(t).equals_missing(&without_place(&csv)),
+            "{layout} quarantine:\n{}\n{}",
+            without_place(t),
+            without_place(&csv)
         );
         assert_eq!(t.stats, csv.stats, "{layout}");
     }
