@@ -197,6 +197,12 @@ fn staged_history(file: (&str, Vec<u8>)) -> StagedTable {
 
 /// The history staged from `files` (name, bytes), read in path order.
 fn staged_history_from(files: Vec<(&str, Vec<u8>)>) -> StagedTable {
+    staged_table(files, &staging::opportunity_history::SPEC)
+}
+
+/// `spec`'s table staged from `files` (name, bytes) beside one rep and one
+/// opportunity.
+fn staged_table(files: Vec<(&str, Vec<u8>)>, spec: &staging::TableSpec) -> StagedTable {
     let dir = tempfile::tempdir().unwrap();
     let parents = [
         ("reps/reps.csv", REPS.as_bytes().to_vec()),
@@ -211,7 +217,7 @@ fn staged_history_from(files: Vec<(&str, Vec<u8>)>) -> StagedTable {
     let config = Config::default();
     let listing = staging::Listing::of(&storage, &config).unwrap();
     let staged = stage(&storage, &listing, &config).unwrap();
-    let t = staged.get(&staging::opportunity_history::SPEC);
+    let t = staged.get(spec);
     StagedTable {
         name: t.name,
         valid: t.valid.clone(),
@@ -391,5 +397,132 @@ fn a_table_with_csv_and_typed_parquet_files_is_staged_as_either() {
             "{layout}: {files:?}"
         );
         assert_staged_alike(layout, t, &csv, &["source_file", "source_row"]);
+    }
+}
+
+/// A table without a key whose files come in both forms: lead events, two
+/// rows as CSV text and three as typed Parquet. By hand, CSV first
+/// (`e-0.csv`, then `e-1.parquet`): CSV row 1 valid; CSV row 2's
+/// `01/03/2024 10:00` unparsable_value; Parquet row 1 the same event as
+/// CSV row 1 (the same instant, typed) and collapsed as its later copy;
+/// Parquet row 2's lead L9 unknown_reference; Parquet row 3 valid. With
+/// the Parquet file first (`e-0.parquet`) its row 1 is the one kept and
+/// the CSV's row 1 is collapsed: the same two valid events, the same two
+/// reasons in the other order.
+#[test]
+fn a_table_without_a_key_with_csv_and_typed_parquet_files() {
+    let leads = (
+        "leads/l.csv",
+        b"lead_id,created_at\nL1,2024-01-01T00:00:00Z\n".to_vec(),
+    );
+    let csv = "lead_id,event_type,occurred_at\n\
+               L1,email_open,2024-01-02T10:00:00Z\n\
+               L1,reply,01/03/2024 10:00\n";
+    let mut typed = df!(
+        "lead_id" => ["L1", "L9", "L1"],
+        "event_type" => ["email_open", "reply", "meeting"],
+        "occurred_at" => ["2024-01-02T10:00:00Z", "2024-01-04T00:00:00Z", "2024-01-05T00:00:00Z"],
+    )
+    .unwrap()
+    .lazy()
+    .with_column(col("occurred_at").str().to_datetime(
+        Some(TimeUnit::Microseconds),
+        Some(TimeZone::UTC),
+        StrptimeOptions {
+            format: Some("%Y-%m-%dT%H:%M:%SZ".into()),
+            ..Default::default()
+        },
+        lit("raise"),
+    ))
+    .collect()
+    .unwrap();
+    let parquet = salesops::parquet::parquet_bytes(&mut typed).unwrap();
+    let csv_first = staged_table(
+        vec![
+            leads.clone(),
+            ("lead_events/e-0.csv", csv.as_bytes().to_vec()),
+            ("lead_events/e-1.parquet", parquet.clone()),
+        ],
+        &staging::lead_events::SPEC,
+    );
+    let parquet_first = staged_table(
+        vec![
+            leads,
+            ("lead_events/e-0.parquet", parquet),
+            ("lead_events/e-1.csv", csv.as_bytes().to_vec()),
+        ],
+        &staging::lead_events::SPEC,
+    );
+    let by_file = |t: &StagedTable| -> Vec<(String, i64, String)> {
+        let files = t
+            .rejected
+            .column("source_file")
+            .unwrap()
+            .str()
+            .unwrap()
+            .clone();
+        files
+            .iter()
+            .map(|f| f.unwrap().rsplit('/').next().unwrap().to_string())
+            .zip(reasons(t))
+            .map(|(f, (row, reason))| (f, row, reason))
+            .collect()
+    };
+    let expected = |first: &str, second: &str, first_reason: &str, second_reason: &str| {
+        vec![
+            (first.to_string(), 2, first_reason.to_string()),
+            (second.to_string(), 2, second_reason.to_string()),
+        ]
+    };
+    assert_eq!(
+        by_file(&csv_first),
+        expected(
+            "e-0.csv",
+            "e-1.parquet",
+            "unparsable_value",
+            "unknown_reference"
+        )
+    );
+    assert_eq!(
+        by_file(&parquet_first),
+        expected(
+            "e-0.parquet",
+            "e-1.csv",
+            "unknown_reference",
+            "unparsable_value"
+        )
+    );
+    for (layout, t) in [("CSV first", &csv_first), ("Parquet first", &parquet_first)] {
+        assert_eq!(t.stats.rows_read, 5, "{layout}");
+        assert_eq!(t.stats.duplicates_collapsed, 1, "{layout}");
+        assert_eq!(t.stats.rejected, 2, "{layout}");
+        let texts = |name: &str| -> Vec<String> {
+            let column = t
+                .valid
+                .column(name)
+                .unwrap()
+                .cast(&DataType::String)
+                .unwrap();
+            let values = column.str().unwrap().clone();
+            values.iter().map(|v| v.unwrap().to_string()).collect()
+        };
+        let events: Vec<(String, String)> = texts("event_type")
+            .into_iter()
+            .zip(texts("occurred_at"))
+            .collect();
+        assert_eq!(
+            events,
+            [
+                (
+                    "email_open".to_string(),
+                    "2024-01-02 10:00:00.000000".to_string()
+                ),
+                (
+                    "meeting".to_string(),
+                    "2024-01-05 00:00:00.000000".to_string()
+                ),
+            ],
+            "{layout}"
+        );
     }
 }
