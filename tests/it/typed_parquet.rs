@@ -145,15 +145,7 @@ fn typed_frame() -> DataFrame {
     text_frame()
         .lazy()
         .with_columns([
-            col("changed_at").str().to_datetime(
-                Some(TimeUnit::Microseconds),
-                Some(TimeZone::UTC),
-                StrptimeOptions {
-                    format: Some("%Y-%m-%dT%H:%M:%S%.6fZ".into()),
-                    ..Default::default()
-                },
-                lit("raise"),
-            ),
+            utc_instants("changed_at"),
             col("amount").cast(DataType::Float64),
             col("close_date").str().to_date(StrptimeOptions {
                 format: Some("%Y-%m-%d".into()),
@@ -162,6 +154,19 @@ fn typed_frame() -> DataFrame {
         ])
         .collect()
         .unwrap()
+}
+
+/// The text `column` (`YYYY-MM-DDTHH:MM:SS.ffffffZ`) as UTC instants.
+fn utc_instants(column: &str) -> Expr {
+    col(column).str().to_datetime(
+        Some(TimeUnit::Microseconds),
+        Some(TimeZone::UTC),
+        StrptimeOptions {
+            format: Some("%Y-%m-%dT%H:%M:%S%.6fZ".into()),
+            ..Default::default()
+        },
+        lit("raise"),
+    )
 }
 
 fn csv_text() -> String {
@@ -421,19 +426,15 @@ fn a_table_without_a_key_with_csv_and_typed_parquet_files() {
     let mut typed = df!(
         "lead_id" => ["L1", "L9", "L1"],
         "event_type" => ["email_open", "reply", "meeting"],
-        "occurred_at" => ["2024-01-02T10:00:00Z", "2024-01-04T00:00:00Z", "2024-01-05T00:00:00Z"],
+        "occurred_at" => [
+            "2024-01-02T10:00:00.000000Z",
+            "2024-01-04T00:00:00.000000Z",
+            "2024-01-05T00:00:00.000000Z",
+        ],
     )
     .unwrap()
     .lazy()
-    .with_column(col("occurred_at").str().to_datetime(
-        Some(TimeUnit::Microseconds),
-        Some(TimeZone::UTC),
-        StrptimeOptions {
-            format: Some("%Y-%m-%dT%H:%M:%SZ".into()),
-            ..Default::default()
-        },
-        lit("raise"),
-    ))
+    .with_column(utc_instants("occurred_at"))
     .collect()
     .unwrap();
     let parquet = salesops::parquet::parquet_bytes(&mut typed).unwrap();
