@@ -259,6 +259,12 @@ impl Forms {
         }
     }
 
+    /// Whether the column came as text in some rows and typed in others
+    /// (a CSV file beside Parquet ones).
+    fn both(&self, c: &ColumnSpec) -> bool {
+        self.text.contains(c.name) && self.typed.contains(c.name)
+    }
+
     /// The column's typed values (null for a text column).
     fn typed(&self, c: &ColumnSpec) -> Expr {
         if self.typed.contains(c.name) {
@@ -298,17 +304,12 @@ fn parse_columns(spec: &TableSpec, forms: &Forms, raw: LazyFrame) -> Result<Lazy
     let lf = raw
         .with_row_index("_row", None)
         .rename(&names, &texts, true);
-    let mixed: Vec<&ColumnSpec> = spec
-        .columns
-        .iter()
-        .filter(|c| {
-            c.ty != ValueType::Text && forms.text.contains(c.name) && forms.typed.contains(c.name)
-        })
-        .collect();
+    // A text column is never typed, so `both` holds for typed ones only.
+    let mixed: Vec<&ColumnSpec> = spec.columns.iter().filter(|c| forms.both(c)).collect();
     let from_text: Vec<&ColumnSpec> = spec
         .columns
         .iter()
-        .filter(|c| forms.text.contains(c.name) && !mixed.iter().any(|m| m.name == c.name))
+        .filter(|c| forms.text.contains(c.name) && !forms.both(c))
         .collect();
     let parsed_name = |c: &ColumnSpec| format!("_parsed_{}", c.name);
     let lf = if mixed.is_empty() {
@@ -340,12 +341,10 @@ fn parse_columns(spec: &TableSpec, forms: &Forms, raw: LazyFrame) -> Result<Lazy
     let typed: Vec<Expr> = spec
         .columns
         .iter()
-        .filter(|c| !from_text.iter().any(|t| t.name == c.name))
+        .filter(|c| !forms.text.contains(c.name) || forms.both(c))
         .map(|c| {
             match c.ty {
-                _ if mixed.iter().any(|m| m.name == c.name) => {
-                    coalesce(&[typed_ok(forms, c), col(parsed_name(c))])
-                }
+                _ if forms.both(c) => coalesce(&[typed_ok(forms, c), col(parsed_name(c))]),
                 _ if forms.typed.contains(c.name) => typed_ok(forms, c),
                 ty => lit(NULL).cast(ty.dtype()),
             }
