@@ -70,7 +70,7 @@ fn show(name: &str, lf: LazyFrame) -> DataFrame {
 }
 
 fn main() -> salesops::Result<()> {
-    salesops::allocator::return_freed_memory_soon();
+    salesops::allocator::set_up();
     let args: Vec<String> = std::env::args().collect();
     let mut config = Config::from_file(&args[1])?;
     config.source = args[2].clone();

@@ -340,7 +340,7 @@ fn json_requested() -> bool {
 }
 
 fn main() -> ExitCode {
-    salesops::allocator::return_freed_memory_soon();
+    salesops::allocator::set_up();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
