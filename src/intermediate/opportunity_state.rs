@@ -153,8 +153,8 @@ pub fn is_state_at(instant: Expr) -> Expr {
 
 /// For each row of `at` (with `quarter_idx` and `instant`), the states at
 /// `instant` of the opportunities whose state then has its close date in
-/// that quarter, as `state_columns` with `opportunity_id`, `DEAL`,
-/// `changed_at` and `next_change`. With `also_at`, an earlier instant of `at`'s rows, the
+/// that quarter, as `state_columns` with `DEAL`, `changed_at` and
+/// `next_change`. With `also_at`, an earlier instant of `at`'s rows, the
 /// states at that instant are kept too (tell them apart by `is_state_at`).
 /// The rows of a quarter meet only the history rows closing in it (an
 /// equi-join, then the filter): no opportunity × instant product.
@@ -167,7 +167,6 @@ pub fn states_closing_in(history: LazyFrame, at: LazyFrame, also_at: Option<Expr
     history
         .select(
             [
-                col("opportunity_id"),
                 col(DEAL),
                 col("changed_at"),
                 col("next_change"),

@@ -598,6 +598,31 @@ mod properties {
     }
 }
 
+/// `forecast.cycle_lookback_quarters = 2`: T is the median cycle of the
+/// deals won in the two quarters before. Q1: none won in 2023-Q3 or Q4 ->
+/// null. Q2: F1 78 and F2 19 days (Q1; nothing in 2023-Q4) -> 48.5, as with
+/// one quarter. Q3: F1 78, F2 19 (Q1) and F5 95 (Q2) -> 78 (95 with one
+/// quarter), so F8, 87 days old by 09-30, now counts in full: 4,000.
+#[test]
+fn forecasts_by_hand_with_a_two_quarter_lookback() {
+    let (_dir, out) = super::harness::run_fixture(
+        "tests/fixtures/forecast/pipeline_lookback.toml",
+        "2024-07-15",
+    );
+    let df = mart(&out, "forecasts");
+    assert_eq!(df.height(), 28 + 42 + 42);
+    let cycle_age = |scope, id, q, snapshot, amount: V| {
+        check(&df, scope, id, q, snapshot, &[("cycle_age", amount, None)])
+    };
+    cycle_age("company", "all", "FY2024-Q1", "2024-01-01", Null);
+    // Q2 at 04-01: F4 102 days and F5 97 days old by quarter end, both
+    // past 48.5: 20,000 + 8,000.
+    cycle_age("company", "all", "FY2024-Q2", "2024-04-01", F(28000.0));
+    // Q3 at as_of: F7 won 9,000; F8 4,000 (87 >= 78); F6 6,000 (141 days).
+    cycle_age("rep", "Q", "FY2024-Q3", "2024-07-15", F(13000.0));
+    cycle_age("company", "all", "FY2024-Q3", "2024-07-15", F(19000.0));
+}
+
 /// `forecast.growth_rate` set: historical_growth = 3 × A × 1.05 + M × 5,000.
 /// The other methods and the grain do not change.
 #[test]

@@ -23,35 +23,42 @@ pub fn open_weight() -> Expr {
 
 /// T per snapshot quarter: `quarter_idx`, `typical_cycle_days` (null when
 /// nothing was won in the lookback window).
-pub fn typical_cycle(models: &Models, snaps: LazyFrame) -> LazyFrame {
+///
+/// A deal won in quarter c is in the lookback window of quarters c + 1 to
+/// c + `lookback_quarters` (the window of q runs from the start of quarter
+/// q − lookback_quarters up to, not including, q's start): an equi-join of
+/// each won deal to those quarters, not a range join of every deal with
+/// every quarter (at 10x that join sorted 0.3M deals for 0.26 s).
+pub fn typical_cycle(models: &Models, snaps: LazyFrame, lookback_quarters: u32) -> LazyFrame {
     let quarters = snaps
-        .select([
-            col("quarter_idx"),
-            col("lookback_start"),
-            col("quarter_start"),
-        ])
+        .select([col("quarter_idx")])
         .unique(None, UniqueKeepStrategy::Any);
+    let later = df!("_later" => (1..=lookback_quarters as i32).collect::<Vec<_>>())
+        .expect("one column")
+        .lazy();
     let won = models
         .opportunities
         .clone()
         .filter(StageKind::Won.matches(col("kind")))
         .select([
-            col("close_date"),
+            models
+                .calendar
+                .quarter_index_expr(col("close_date"))
+                .alias("won_quarter"),
             days_between(col("close_date"), col("created_date")).alias("cycle"),
         ]);
     let medians = won
-        .cross_join(quarters.clone(), None)
-        .filter(
-            col("close_date")
-                .gt_eq(col("lookback_start"))
-                .and(col("close_date").lt(col("quarter_start"))),
-        )
+        .cross_join(later, None)
+        .select([
+            (col("won_quarter") + col("_later")).alias("quarter_idx"),
+            col("cycle"),
+        ])
         .group_by([col("quarter_idx")])
         .agg([col("cycle")
             .cast(DataType::Float64)
             .median()
             .alias("typical_cycle_days")]);
-    quarters.select([col("quarter_idx")]).join(
+    quarters.join(
         medians,
         [col("quarter_idx")],
         [col("quarter_idx")],

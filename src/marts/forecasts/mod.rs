@@ -41,7 +41,11 @@ pub const SPEC: MartSpec = MartSpec {
 /// `performance`: the §4.1 rows (for the scope_ids of each quarter).
 pub fn build(models: &Models, config: &Config, performance: LazyFrame) -> PolarsResult<LazyFrame> {
     let snaps = snapshots(models, config)?.lazy();
-    let typical_cycles = cycle_age::typical_cycle(models, snaps.clone());
+    let typical_cycles = cycle_age::typical_cycle(
+        models,
+        snaps.clone(),
+        config.forecast.cycle_lookback_quarters,
+    );
     let sums = pipeline::at_snapshots(models, snaps.clone(), typical_cycles.clone());
     let commits = rep_commit::commits(models, snaps.clone());
     let (growth, new_rep_months) = historical_growth::growth_inputs(models, config, snaps.clone());

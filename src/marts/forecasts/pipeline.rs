@@ -12,19 +12,17 @@ use super::{cycle_age, stage_weighted};
 use crate::domain::StageKind;
 use crate::intermediate::opportunity_state::states_closing_in;
 use crate::intermediate::rollup::{count_where, in_scopes, sum_where, ALL_SCOPES};
-use crate::intermediate::Models;
+use crate::intermediate::{Models, DEAL};
 
 /// Per (scope, scope_id, quarter_idx, snapshot_date): `won_to_date`,
 /// `stage_weighted_open`, `cycle_age_open` and `open_in_quarter`.
 /// `typical_cycles` is `cycle_age::typical_cycle`.
 pub fn at_snapshots(models: &Models, snaps: LazyFrame, typical_cycles: LazyFrame) -> LazyFrame {
-    let in_quarter = col("state_close_date")
-        .gt_eq(col("quarter_start"))
-        .and(col("state_close_date").lt_eq(col("quarter_end")));
-    let open_in_q = StageKind::Open
-        .matches(col("state_kind"))
-        .and(in_quarter.clone());
-    let won_in_q = StageKind::Won.matches(col("state_kind")).and(in_quarter);
+    // Every state here closes in the snapshot's quarter
+    // (`states_closing_in`): open ones are the open pipeline closing in it,
+    // won ones were won in it.
+    let open_in_q = StageKind::Open.matches(col("state_kind"));
+    let won_in_q = StageKind::Won.matches(col("state_kind"));
     // Summed per rep first; teams and the company add up their reps.
     let per_rep = states_at_snapshots(models, snaps)
         .join(
@@ -78,7 +76,6 @@ fn states_at_snapshots(models: &Models, snaps: LazyFrame) -> LazyFrame {
         models.history.clone(),
         snaps.select([
             col("quarter_idx"),
-            col("quarter_start"),
             col("quarter_end"),
             col("snapshot_date"),
             col("instant"),
@@ -86,13 +83,12 @@ fn states_at_snapshots(models: &Models, snaps: LazyFrame) -> LazyFrame {
         None,
     )
     .join(
-        models.opportunities.clone().select([
-            col("opportunity_id"),
-            col("rep_id"),
-            col("created_date"),
-        ]),
-        [col("opportunity_id")],
-        [col("opportunity_id")],
+        models
+            .opportunities
+            .clone()
+            .select([col(DEAL), col("rep_id"), col("created_date")]),
+        [col(DEAL)],
+        [col(DEAL)],
         JoinArgs::new(JoinType::Inner),
     )
 }
