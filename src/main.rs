@@ -366,11 +366,13 @@ fn main() -> ExitCode {
             );
         }));
     }
-    match run(cli) {
+    let code = match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             report(format, &e);
             ExitCode::from(e.exit_code() as u8)
         }
-    }
+    };
+    salesops::allocator::leaving();
+    code
 }
