@@ -1,6 +1,7 @@
 //! One run, start to finish: stage -> intermediate -> marts -> publish, with
 //! a timing per stage for the log and the manifest.
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use tracing::{info, warn};
@@ -98,6 +99,42 @@ impl StepTimings {
     }
 }
 
+/// Every mart, built and checked (`marts::build_all_then`), and its file
+/// (publish step 1), each written on a thread of its own as soon as the
+/// mart is built, while the others are built: at 10x the ten files took
+/// 0.65 s to encode and write once all were built. A run whose marts fail
+/// stops when the files started are written: they are under its own
+/// attempt's paths, which nothing published names.
+fn build_and_write_marts(
+    models: &mut Models,
+    config: &Config,
+    output: &Storage,
+    run_id: &str,
+) -> Result<(Vec<marts::Mart>, BTreeMap<String, publish::Dataset>)> {
+    std::thread::scope(|s| {
+        let writes = std::sync::Mutex::new(Vec::new());
+        let write = |mart: &marts::Mart| {
+            let mart = mart.clone();
+            let handle = s.spawn(move || publish::write_mart(output, run_id, &mart));
+            writes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(handle);
+        };
+        let built = marts::build_all_then(models, config, &write);
+        let written = writes
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect::<Result<BTreeMap<_, _>>>();
+        Ok((built?, written?))
+    })
+}
+
 /// Stages every table and checks the rep levels against the comp plans.
 pub fn stage(source: &Storage, listing: &Listing, config: &Config) -> Result<Staged> {
     allocator::entering(Phase::Staging);
@@ -178,7 +215,7 @@ pub fn run(
     let table_stats = staged.stats();
     drop(staged);
 
-    let built = marts::build_all(&mut intermediate, config)?;
+    let (built, marts_written) = build_and_write_marts(&mut intermediate, config, output, &run_id)?;
     for m in &built {
         steps.0.push(Step {
             name: format!("mart:{}", m.spec.name),
@@ -190,8 +227,7 @@ pub fn run(
     let started = Instant::now();
     let mart_rows: usize = built.iter().map(|m| m.frame.height()).sum();
     // The publish stage's own timing cannot be inside the manifest it
-    // writes; it is logged.
-    let marts_written = publish::write_marts(output, &run_id, built)?;
+    // writes; it is logged. The marts' files are written by now.
     let mut manifest = publish::manifest(ManifestInput {
         run_id: &run_id,
         as_of: &opts.as_of,

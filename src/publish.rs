@@ -9,7 +9,7 @@
 //!    there until step 4);
 //! 2. `_runs/<attempt>/report.html`, the run's report, rendered from the
 //!    mart files of step 1 as written (src/report, called by the pipeline
-//!    between `write_marts` and `publish`);
+//!    between `write_mart` and `publish`);
 //! 3. `_runs/<attempt>/manifest.json`, listing every file with its rows,
 //!    bytes and sha256, the report among them, written only after all
 //!    files exist;
@@ -268,21 +268,14 @@ pub fn write_quarantine(
     Ok(out)
 }
 
-/// Step 1 for the marts: every mart's file under `<mart>/run_id=<attempt>/`.
-pub fn write_marts(
-    output: &Storage,
-    run_id: &str,
-    marts: Vec<Mart>,
-) -> Result<BTreeMap<String, Dataset>> {
-    // Each mart encoded and written on a thread of its own: one file's
-    // zstd and statistics are mostly one core's work.
-    crate::in_parallel(&marts, |m| {
-        let path = format!("{}/run_id={run_id}/part-0.parquet", m.spec.name);
-        let written = write_dataset(output, &path, &mut m.frame.clone())?;
-        Ok((m.spec.name.to_string(), written))
-    })
-    .into_iter()
-    .collect()
+/// Step 1 for a mart: its file under `<mart>/run_id=<attempt>/`. The
+/// pipeline writes each mart on a thread of its own as soon as it is
+/// built, while the others are built (one file's zstd and statistics are
+/// mostly one core's work).
+pub fn write_mart(output: &Storage, run_id: &str, mart: &Mart) -> Result<(String, Dataset)> {
+    let path = format!("{}/run_id={run_id}/part-0.parquet", mart.spec.name);
+    let written = write_dataset(output, &path, &mut mart.frame.clone())?;
+    Ok((mart.spec.name.to_string(), written))
 }
 
 pub struct ManifestInput<'a> {
@@ -297,7 +290,7 @@ pub struct ManifestInput<'a> {
     pub rejected: BTreeMap<String, Dataset>,
     pub synthesized_histories: usize,
     pub unknown_event_types: BTreeMap<String, usize>,
-    /// The marts as `write_marts` wrote them.
+    /// The marts as `write_mart` wrote them.
     pub marts: BTreeMap<String, Dataset>,
     pub steps: Vec<Step>,
 }

@@ -102,6 +102,7 @@ pub const MARTS: [MartSpec; 10] = [
 ];
 
 /// A mart, computed and checked, ready to publish.
+#[derive(Clone)]
 pub struct Mart {
     pub spec: MartSpec,
     pub frame: DataFrame,
@@ -150,9 +151,14 @@ pub fn published(spec: &MartSpec, lf: LazyFrame) -> LazyFrame {
         )
 }
 
+/// What is done with each mart as soon as it is built (the pipeline writes
+/// it while the others are built); called from the threads that build them.
+pub type OnBuilt<'a> = &'a (dyn Fn(&Mart) + Sync);
+
 /// Collects a mart: its full frame (with the helper columns later marts
-/// read, such as `quarter_idx`), and its published form, grain-checked.
-fn build(spec: MartSpec, lf: LazyFrame) -> Result<(DataFrame, Mart)> {
+/// read, such as `quarter_idx`), and its published form, grain-checked,
+/// handed to `on_built`.
+fn build(spec: MartSpec, lf: LazyFrame, on_built: OnBuilt) -> Result<(DataFrame, Mart)> {
     let started = std::time::Instant::now();
     let during = || format!("building mart `{}`", spec.name);
     let full = lf.collect().during(during)?;
@@ -168,10 +174,19 @@ fn build(spec: MartSpec, lf: LazyFrame) -> Result<(DataFrame, Mart)> {
         ms,
         "Mart built."
     );
-    Ok((full, Mart { spec, frame, ms }))
+    let mart = Mart { spec, frame, ms };
+    on_built(&mart);
+    Ok((full, mart))
 }
 
-/// Builds and checks every mart, in `MARTS` order. A mart that others read
+/// Builds and checks every mart, in `MARTS` order (`build_all_then`, with
+/// nothing done as each is built).
+pub fn build_all(models: &mut Models, config: &Config) -> Result<Vec<Mart>> {
+    build_all_then(models, config, &|_| {})
+}
+
+/// Builds and checks every mart, in `MARTS` order, each handed to
+/// `on_built` as soon as it is built. A mart that others read
 /// (performance, trends, forecasts, accuracy) is collected once and its
 /// frame handed on; the lead and commission marts read none of them and are
 /// built on a thread of their own beside that chain, and pipeline movement
@@ -180,22 +195,32 @@ fn build(spec: MartSpec, lf: LazyFrame) -> Result<(DataFrame, Mart)> {
 /// Performance is the one mart that reads the activities: its plan is made
 /// first and the models let go of them (`Models::release_activities`), so
 /// they are freed once it is built, before the marts after it run.
-pub fn build_all(models: &mut Models, config: &Config) -> Result<Vec<Mart>> {
+pub fn build_all_then(
+    models: &mut Models,
+    config: &Config,
+    on_built: OnBuilt,
+) -> Result<Vec<Mart>> {
     let performance = rep_quarter_performance::build(models, config);
     models.release_activities();
     let models = &*models;
     let (chain, independent) = std::thread::scope(|s| {
         let independent = s.spawn(|| -> Result<Vec<Mart>> {
             Ok(vec![
-                build(lead_scores::SPEC, lead_scores::build(models, config)?)?.1,
+                build(
+                    lead_scores::SPEC,
+                    lead_scores::build(models, config)?,
+                    on_built,
+                )?
+                .1,
                 build(
                     commissions_monthly::SPEC,
                     commissions_monthly::build(models, config)?,
+                    on_built,
                 )?
                 .1,
             ])
         });
-        let chain = performance_and_forecasts(models, config, performance);
+        let chain = performance_and_forecasts(models, config, performance, on_built);
         (chain, independent.join().expect("a mart thread panicked"))
     });
     let mut marts = chain?;
@@ -217,23 +242,27 @@ fn performance_and_forecasts(
     models: &Models,
     config: &Config,
     performance: LazyFrame,
+    on_built: OnBuilt,
 ) -> Result<Vec<Mart>> {
-    let (performance_full, performance) = build(rep_quarter_performance::SPEC, performance)?;
+    let (performance_full, performance) =
+        build(rep_quarter_performance::SPEC, performance, on_built)?;
     let performance_full = &performance_full;
     let (pipeline, forecasting) = std::thread::scope(|s| {
         let pipeline = s.spawn(|| -> Result<Vec<Mart>> {
             let (movement, movement_mart) = build(
                 pipeline_movement::SPEC,
                 pipeline_movement::build(models, performance_full.clone().lazy()),
+                on_built,
             )?;
             pipeline_movement::check_identity(&movement)?;
             let (_, conversion) = build(
                 stage_conversion::SPEC,
                 stage_conversion::build(models, config, performance_full.clone().lazy()),
+                on_built,
             )?;
             Ok(vec![movement_mart, conversion])
         });
-        let forecasting = forecasting(models, config, performance_full);
+        let forecasting = forecasting(models, config, performance_full, on_built);
         (
             pipeline.join().expect("a mart thread panicked"),
             forecasting,
@@ -247,10 +276,15 @@ fn performance_and_forecasts(
 
 /// Trends, team KPIs, forecasts, their accuracy and its summary, from the
 /// performance frame.
-fn forecasting(models: &Models, config: &Config, performance: &DataFrame) -> Result<Vec<Mart>> {
+fn forecasting(
+    models: &Models,
+    config: &Config,
+    performance: &DataFrame,
+    on_built: OnBuilt,
+) -> Result<Vec<Mart>> {
     let mut marts = Vec::with_capacity(5);
     let mut add = |spec: MartSpec, lf: LazyFrame| -> Result<DataFrame> {
-        let (full, mart) = build(spec, lf)?;
+        let (full, mart) = build(spec, lf, on_built)?;
         marts.push(mart);
         Ok(full)
     };
