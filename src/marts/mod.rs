@@ -109,7 +109,12 @@ pub struct Mart {
     pub ms: u64,
 }
 
-/// Grain keys are not null and unique.
+/// Grain keys are not null and unique. A mart sorted by its grain, as most
+/// are, is unique when every row's keys come after the keys of the row
+/// before (`ascends_strictly`: neighbours compared, a few passes over the
+/// keys); any other is checked by hashing its keys. At 10x hashing every
+/// mart's keys took 0.7 s, 0.18 s of it for performance, which every
+/// mart after it waits for.
 pub fn check_grain(spec: &MartSpec, df: &DataFrame) -> Result<()> {
     for key in spec.grain {
         let nulls = df.column(key)?.null_count();
@@ -119,6 +124,9 @@ pub fn check_grain(spec: &MartSpec, df: &DataFrame) -> Result<()> {
                 spec.name
             )));
         }
+    }
+    if ascends_strictly(df, spec.grain)? {
+        return Ok(());
     }
     let keys: Vec<PlSmallStr> = spec.grain.iter().map(|k| (*k).into()).collect();
     let distinct = df
@@ -135,6 +143,31 @@ pub fn check_grain(spec: &MartSpec, df: &DataFrame) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// True when each row's `keys` (not null) are greater than the row
+/// before's, compared key by key in order: the frame is sorted by them and
+/// no two rows share them. False says neither, not that keys repeat.
+/// Compared on the calling thread (a plan would wait for polars' threads,
+/// busy with the marts built beside it).
+fn ascends_strictly(df: &DataFrame, keys: &[&str]) -> Result<bool> {
+    let rows = df.height();
+    if rows < 2 {
+        return Ok(true);
+    }
+    // From the last key: a row comes after the one before when its first
+    // key is greater, or equal and the rest come after.
+    let mut after: Option<BooleanChunked> = None;
+    for key in keys.iter().rev() {
+        let values = df.column(key)?.as_materialized_series();
+        let (now, before) = (values.slice(1, rows - 1), values.slice(0, rows - 1));
+        let greater = now.gt(&before)?;
+        after = Some(match after {
+            None => greater,
+            Some(rest) => &greater | &(&now.equal(&before)? & &rest),
+        });
+    }
+    Ok(after.is_none_or(|a| a.all()))
 }
 
 /// The published form: the spec's columns in order, instants marked UTC.
@@ -309,4 +342,67 @@ fn forecasting(
         forecast_accuracy_summary::build(accuracy.lazy())?,
     )?;
     Ok(marts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: MartSpec = MartSpec {
+        name: "m",
+        grain: &["team", "n"],
+        columns: &["team", "n"],
+    };
+
+    fn frame(teams: &[&str], ns: &[i32]) -> DataFrame {
+        df!("team" => teams, "n" => ns).unwrap()
+    }
+
+    fn error(df: &DataFrame) -> String {
+        check_grain(&SPEC, df).unwrap_err().to_string()
+    }
+
+    /// In grain order: (a,1) (a,2) (b,1) ascend (the second key decides
+    /// between the a's); a repeat next to its copy is found there.
+    #[test]
+    fn a_mart_in_grain_order_is_checked_by_its_neighbours() {
+        let sorted = frame(&["a", "a", "b"], &[1, 2, 1]);
+        assert!(ascends_strictly(&sorted, SPEC.grain).unwrap());
+        check_grain(&SPEC, &sorted).unwrap();
+        let repeated = frame(&["a", "a", "b"], &[1, 1, 1]);
+        assert!(!ascends_strictly(&repeated, SPEC.grain).unwrap());
+        assert!(
+            error(&repeated).contains("grain (team, n) is not unique: 3 rows, 2 distinct keys"),
+            "{}",
+            error(&repeated)
+        );
+        // One row, or none, ascends.
+        assert!(ascends_strictly(&frame(&["a"], &[1]), SPEC.grain).unwrap());
+        assert!(ascends_strictly(&frame(&[], &[]), SPEC.grain).unwrap());
+    }
+
+    /// Out of grain order, (a,2) before (a,1): the keys are hashed, so a
+    /// repeat is found wherever it is, and distinct keys pass.
+    #[test]
+    fn a_mart_in_another_order_is_checked_by_hashing() {
+        let unsorted = frame(&["a", "a", "b"], &[2, 1, 1]);
+        assert!(!ascends_strictly(&unsorted, SPEC.grain).unwrap());
+        check_grain(&SPEC, &unsorted).unwrap();
+        let apart = frame(&["b", "a", "b"], &[1, 1, 1]);
+        assert!(
+            error(&apart).contains("not unique: 3 rows, 2 distinct keys"),
+            "{}",
+            error(&apart)
+        );
+    }
+
+    #[test]
+    fn a_null_grain_key_is_a_bug() {
+        let df = df!("team" => [Some("a"), None], "n" => [1, 2]).unwrap();
+        assert!(
+            error(&df).contains("grain column `team` has 1 null values"),
+            "{}",
+            error(&df)
+        );
+    }
 }
