@@ -289,16 +289,8 @@ fn history(
             JoinArgs::new(JoinType::Inner),
         )
         .cache();
-    let synthesized = opportunities
-        .clone()
-        .join(
-            history_rows.clone().select([col(DEAL)]),
-            [col(DEAL)],
-            [col(DEAL)],
-            JoinArgs::new(JoinType::Anti),
-        )
-        .select([len().alias("n")]);
-    let history = opportunity_state::history_with_synthetic(
+    // Found once for both: the synthetic rows and their count.
+    let without_history = opportunity_state::without_history(
         opportunities.clone().select([
             col("opportunity_id"),
             col(DEAL),
@@ -307,6 +299,12 @@ fn history(
             col("stage"),
             col("amount"),
         ]),
+        history_rows.clone(),
+    )
+    .cache();
+    let synthesized = without_history.clone().select([len().alias("n")]);
+    let history = opportunity_state::history_with_synthetic(
+        without_history,
         history_rows,
         kinds.clone(),
         config.first_open_stage(),

@@ -12,15 +12,30 @@ use crate::calendar::{midnight, FiscalCalendar};
 use crate::domain::StageKind;
 use crate::intermediate::DEAL;
 
+/// The `opportunities` that have no row in `history` (by `DEAL`): those
+/// that get synthetic history.
+pub fn without_history(opportunities: LazyFrame, history: LazyFrame) -> LazyFrame {
+    opportunities.join(
+        history
+            .select([col(DEAL)])
+            .unique(None, UniqueKeepStrategy::Any),
+        [col(DEAL)],
+        [col(DEAL)],
+        JoinArgs::new(JoinType::Anti),
+    )
+}
+
 /// History rows: `opportunity_id`, `DEAL`, `changed_at`, `stage`, `amount`
-/// (reporting currency), `close_date`. `opportunities` has the current rows with
-/// `amount` already converted; `history` the staged rows with `fx_rate`.
+/// (reporting currency), `close_date`. `history` has the staged rows with
+/// `fx_rate`; `without_history` the current rows (`opportunity_id`, `DEAL`,
+/// `created_date`, `close_date`, `stage`, `amount` already converted) of
+/// the opportunities with none of them (`without_history`).
 /// Synthetic rows (SPEC §2, §7): when open, one row at `created_date 00:00`
 /// with the current values; when closed, that row with `first_open_stage`
 /// instead and a second row at `close_date 00:00` with the current stage. On
 /// the same instant the closing row wins.
 pub fn history_with_synthetic(
-    opportunities: LazyFrame,
+    without_history: LazyFrame,
     history: LazyFrame,
     stage_kinds: LazyFrame,
     first_open_stage: &str,
@@ -33,21 +48,12 @@ pub fn history_with_synthetic(
         crate::currency::to_reporting(col("amount"), col("fx_rate")).alias("amount"),
         col("close_date"),
     ]);
-    let without_history = opportunities
-        .join(
-            real.clone()
-                .select([col(DEAL)])
-                .unique(None, UniqueKeepStrategy::Any),
-            [col(DEAL)],
-            [col(DEAL)],
-            JoinArgs::new(JoinType::Anti),
-        )
-        .join(
-            stage_kinds,
-            [col("stage")],
-            [col("stage")],
-            JoinArgs::new(JoinType::Left),
-        );
+    let without_history = without_history.join(
+        stage_kinds,
+        [col("stage")],
+        [col("stage")],
+        JoinArgs::new(JoinType::Left),
+    );
     let is_closed = StageKind::Open.matches(col("kind")).not();
     let opening = without_history.clone().select([
         col("opportunity_id"),
