@@ -194,6 +194,19 @@ impl Models {
         self.all_activities = None;
     }
 
+    /// `lf` (rows with `DEAL`) with its opportunity's `rep_id` and
+    /// `created_date`, joined by number.
+    pub fn with_deal_rep(&self, lf: LazyFrame) -> LazyFrame {
+        lf.join(
+            self.opportunities
+                .clone()
+                .select([col(DEAL), col("rep_id"), col("created_date")]),
+            [col(DEAL)],
+            [col(DEAL)],
+            JoinArgs::new(JoinType::Inner),
+        )
+    }
+
     pub fn spine(&self) -> LazyFrame {
         self.spine.clone().lazy()
     }

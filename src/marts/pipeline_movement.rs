@@ -176,17 +176,8 @@ fn movements(models: &Models) -> LazyFrame {
             col("state_kind").alias("s1_kind"),
             col("state_amount").alias("s1_amount"),
             col("state_close_date").alias("s1_close"),
-        ])
-        .join(
-            models
-                .opportunities
-                .clone()
-                .select([col(DEAL), col("rep_id"), col("created_date")]),
-            [col(DEAL)],
-            [col(DEAL)],
-            JoinArgs::new(JoinType::Inner),
-        );
-    with_paths(moved)
+        ]);
+    with_paths(models.with_deal_rep(moved))
 }
 
 /// Each path's amount and count on rows with `in_p0`, `a0`, `s1_kind`,

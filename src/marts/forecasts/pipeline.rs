@@ -12,7 +12,7 @@ use super::{cycle_age, stage_weighted};
 use crate::domain::StageKind;
 use crate::intermediate::opportunity_state::states_closing_in;
 use crate::intermediate::rollup::{count_where, in_scopes, sum_where, ALL_SCOPES};
-use crate::intermediate::{Models, DEAL};
+use crate::intermediate::Models;
 
 /// Per (scope, scope_id, quarter_idx, snapshot_date): `won_to_date`,
 /// `stage_weighted_open`, `cycle_age_open` and `open_in_quarter`.
@@ -72,7 +72,7 @@ pub fn at_snapshots(models: &Models, snaps: LazyFrame, typical_cycles: LazyFrame
 /// snapshot's quarter and instant: the only snapshots where a state counts
 /// (won in the quarter, or open closing in it, SPEC §4.4).
 fn states_at_snapshots(models: &Models, snaps: LazyFrame) -> LazyFrame {
-    states_closing_in(
+    models.with_deal_rep(states_closing_in(
         models.history.clone(),
         snaps.select([
             col("quarter_idx"),
@@ -81,14 +81,5 @@ fn states_at_snapshots(models: &Models, snaps: LazyFrame) -> LazyFrame {
             col("instant"),
         ]),
         None,
-    )
-    .join(
-        models
-            .opportunities
-            .clone()
-            .select([col(DEAL), col("rep_id"), col("created_date")]),
-        [col(DEAL)],
-        [col(DEAL)],
-        JoinArgs::new(JoinType::Inner),
-    )
+    ))
 }
