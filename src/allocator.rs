@@ -174,10 +174,10 @@ pub fn entering(phase: Phase) {
 }
 
 /// The process is about to exit: nothing is returned any more. The
-/// kernel takes back all of the process's memory at exit, and mimalloc's
-/// own exit forces a purge first, range by range: after a 1x run 1,685
-/// `madvise` calls, 40 ms between the run's last line and the exit (a
-/// negative delay turns purging off, forced or not).
+/// kernel takes back all of the process's memory at exit anyway, and
+/// mimalloc's own exit would first force a purge of all that was kept,
+/// range by range (after a 1x run, 1,685 `madvise` calls). A negative
+/// delay turns purging off, forced or not.
 pub fn leaving() {
     let mut budget = budget();
     budget.leaving = true;
