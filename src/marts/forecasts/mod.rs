@@ -104,17 +104,52 @@ pub fn build(models: &Models, config: &Config, performance: LazyFrame) -> Polars
             col("open_in_quarter").fill_null(lit(0i64)),
         ]);
     // Every row once per method, each with its method's answer; historical
-    // growth has none for a rep.
-    let methods = df!("method" => ForecastMethod::ALL.map(|m| m.as_str()))?.lazy();
+    // growth has none for a rep. The methods are numbered in the order of
+    // their names (`_method`), which is the published order.
+    let mut names: Vec<&str> = ForecastMethod::ALL.iter().map(|m| m.as_str()).collect();
+    names.sort();
+    let place = |m: ForecastMethod| {
+        names
+            .iter()
+            .position(|n| *n == m.as_str())
+            .expect("a method") as i32
+    };
+    let methods = df!(
+        "method" => &names,
+        "_method" => (0..names.len() as i32).collect::<Vec<_>>(),
+    )?
+    .lazy();
     let by_method = |part: fn(&Answer) -> Expr, dtype: DataType| {
         ForecastMethod::ALL
             .iter()
             .fold(lit(NULL).cast(dtype.clone()), |rest, m| {
-                when(col("method").eq(lit(m.as_str())))
+                when(col("_method").eq(lit(place(*m))))
                     .then(part(&answer(*m, config)).cast(dtype.clone()))
                     .otherwise(rest)
             })
     };
+    // Sorted by grain, method aside, before each row is made once per
+    // method (a quarter as many rows, and texts compared once), then
+    // numbered by (scope, scope_id, quarter) (`_block`): the published
+    // order (`FORECAST_GRAIN`) is then by block, method and snapshot date,
+    // numbers all. At 10x the sort of the 961k published rows by their
+    // five keys, three of them texts, took 0.29 s alone.
+    let new_block = ["scope", "scope_id", "quarter_start"]
+        .into_iter()
+        .map(|k| col(k).neq(col(k).shift(lit(1))).fill_null(lit(true)))
+        .reduce(Expr::or)
+        .expect("three keys");
+    let rows = rows
+        .sort(
+            ["scope", "scope_id", "quarter_start", "snapshot_date"],
+            Default::default(),
+        )
+        .with_column(
+            new_block
+                .cast(DataType::Int64)
+                .cum_sum(false)
+                .alias("_block"),
+        );
     let all_methods = rows
         .cross_join(methods, None)
         .with_columns([
@@ -122,14 +157,15 @@ pub fn build(models: &Models, config: &Config, performance: LazyFrame) -> Polars
             by_method(|a| a.open_in_scope.clone(), DataType::Int64).alias("open_in_scope"),
         ])
         .filter(
-            col("method")
-                .eq(lit(ForecastMethod::HistoricalGrowth.as_str()))
+            col("_method")
+                .eq(lit(place(ForecastMethod::HistoricalGrowth)))
                 .and(Scope::Rep.matches(col("scope")))
                 .not(),
         );
     Ok(all_methods
         .with_column(col("days_into_quarter").cast(DataType::Int32))
-        .sort(super::FORECAST_GRAIN.iter().copied(), Default::default()))
+        .sort(["_block", "_method", "snapshot_date"], Default::default())
+        .drop(cols(["_block", "_method"])))
 }
 
 /// A method's answer on a row of scope × snapshot: its forecast and how
