@@ -41,10 +41,7 @@ pub fn typical_cycle(models: &Models, snaps: LazyFrame, lookback_quarters: u32) 
         .clone()
         .filter(StageKind::Won.matches(col("kind")))
         .select([
-            models
-                .calendar
-                .quarter_index_expr(col("close_date"))
-                .alias("won_quarter"),
+            models.quarter_of(col("close_date")).alias("won_quarter"),
             days_between(col("close_date"), col("created_date")).alias("cycle"),
         ]);
     let medians = won

@@ -9,8 +9,7 @@ use crate::intermediate::Models;
 
 /// One row per snapshot: `quarter_idx`, `fiscal_quarter`, `quarter_start`,
 /// `quarter_end`, `is_complete`, `snapshot_date`, `days_into_quarter`
-/// (Int32), `instant` (when it is taken), and `lookback_start` (the first
-/// day of the quarter `cycle_lookback_quarters` before, for cycle_age's T).
+/// (Int32) and `instant` (when it is taken).
 ///
 /// Built in Rust from the quarter spine: a handful of rows per quarter, so
 /// a DataFrame, not a plan.
@@ -19,23 +18,17 @@ pub fn snapshots(models: &Models, config: &Config) -> PolarsResult<DataFrame> {
     let idx = spine.column("quarter_idx")?.i32()?.clone();
     let complete = spine.column("is_complete")?.bool()?.clone();
     let as_of_date = models.as_of.date();
-    let (mut q_idx, mut dates, mut days, mut instants, mut lookback) =
-        (vec![], vec![], vec![], vec![], vec![]);
+    let (mut q_idx, mut dates, mut days, mut instants) = (vec![], vec![], vec![], vec![]);
     for (i, complete) in idx.iter().zip(complete.iter()) {
         let (Some(i), Some(complete)) = (i, complete) else {
             continue;
         };
         let q = models.calendar.quarter(i);
-        let look = models
-            .calendar
-            .quarter(i - config.forecast.cycle_lookback_quarters as i32)
-            .start;
         let mut push = |date: chrono::NaiveDate, micros: i64| {
             q_idx.push(i);
             dates.push(days_since_epoch(date));
             days.push((date - q.start).num_days() as i32);
             instants.push(micros);
-            lookback.push(days_since_epoch(look));
         };
         let mut taken = Vec::new();
         for d in &config.forecast.snapshot_offsets_days {
@@ -54,13 +47,11 @@ pub fn snapshots(models: &Models, config: &Config) -> PolarsResult<DataFrame> {
         "snapshot_date" => dates,
         "days_into_quarter" => days,
         "instant" => instants,
-        "lookback_start" => lookback,
     )?;
     models
         .with_quarter_columns(df.lazy().with_columns([
             col("snapshot_date").cast(DataType::Date),
             col("instant").cast(instant_dtype()),
-            col("lookback_start").cast(DataType::Date),
         ]))
         .collect()
 }
