@@ -126,10 +126,7 @@ fn build_and_write_marts(
             .into_inner()
             .unwrap_or_else(|e| e.into_inner())
             .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
+            .map(crate::joined)
             .collect::<Result<BTreeMap<_, _>>>();
         Ok((built?, written?))
     })
