@@ -2,8 +2,7 @@
 //! staged table's size by column, then polars' profile of the heaviest mart
 //! plans (the slowest nodes first). `EXPLAIN=<mart>` also prints that
 //! mart's optimized plan; `ALL=1` prints every node, not the slowest 12;
-//! `ONLY=<mart>` profiles that mart alone (with performance, which the
-//! others read).
+//! `ONLY=<mart>` profiles that mart alone.
 //!
 //!   cargo run --release --example profile_marts -- pipelines/bench.toml DATA AS_OF
 
@@ -101,31 +100,23 @@ fn main() -> salesops::Result<()> {
     }
     let models = Models::build(&staged, &config, as_of)?;
     println!("models built, resident {} MB", rss_mb());
-    // `ONLY=<mart>`: that mart alone (and performance, which the others read).
+    // `ONLY=<mart>`: that mart alone.
     let only = std::env::var("ONLY").ok();
     let wanted = |name: &str| only.as_deref().is_none_or(|o| o == name);
     let profile = |name: &str, lf: LazyFrame| wanted(name).then(|| show(name, lf));
-    if wanted("lead_scores") {
-        show("lead_scores", marts::lead_scores::build(&models, &config)?);
-    }
-    if only.as_deref() == Some("lead_scores") {
-        return Ok(());
-    }
-    let performance = show(
+    profile("lead_scores", marts::lead_scores::build(&models, &config)?);
+    profile(
         "rep_quarter_performance",
         marts::rep_quarter_performance::build(&models, &config),
     );
-    profile(
-        "forecasts",
-        marts::forecasts::build(&models, &config, performance.clone().lazy())?,
-    );
+    profile("forecasts", marts::forecasts::build(&models, &config)?);
     profile(
         "pipeline_movement",
-        marts::pipeline_movement::build(&models, performance.clone().lazy()),
+        marts::pipeline_movement::build(&models),
     );
     profile(
         "stage_conversion",
-        marts::stage_conversion::build(&models, &config, performance.lazy()),
+        marts::stage_conversion::build(&models, &config),
     );
     Ok(())
 }

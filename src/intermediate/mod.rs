@@ -211,6 +211,21 @@ impl Models {
         self.spine.clone().lazy()
     }
 
+    /// One row per rep and covered quarter that overlaps the rep's
+    /// employment (`hire_date ≤ quarter_end` and `end_date` null or
+    /// `≥ quarter_start`), with the rep's and the quarter's columns: the
+    /// rows of rep_quarter_performance (SPEC §4.1), and so the scope_ids
+    /// each quarter has (`rollup::quarter_scope_ids`).
+    pub fn rep_quarters(&self) -> LazyFrame {
+        self.reps.clone().cross_join(self.spine(), None).filter(
+            col("hire_date").lt_eq(col("quarter_end")).and(
+                col("end_date")
+                    .is_null()
+                    .or(col("end_date").gt_eq(col("quarter_start"))),
+            ),
+        )
+    }
+
     /// The spine's quarter_idx, first to last (consecutive).
     pub fn quarters(&self) -> std::ops::RangeInclusive<i32> {
         let idx = self.spine.column("quarter_idx").expect("spine column");

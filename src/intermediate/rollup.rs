@@ -123,10 +123,10 @@ pub fn in_scopes(lf: LazyFrame, scopes: &[Scope]) -> LazyFrame {
 
 /// The scope_ids of each quarter (SPEC §4.4): the reps and teams with a
 /// §4.1 row in it, and `all`, for `scopes`; `scope`, `scope_id`,
-/// `quarter_idx`. `performance` is the §4.1 frame.
-pub fn quarter_scope_ids(performance: LazyFrame, scopes: &[Scope]) -> LazyFrame {
+/// `quarter_idx`. `rep_quarters` is `Models::rep_quarters` (the §4.1 rows).
+pub fn quarter_scope_ids(rep_quarters: LazyFrame, scopes: &[Scope]) -> LazyFrame {
     in_scopes(
-        performance.select([col("rep_id"), col("team"), col("quarter_idx")]),
+        rep_quarters.select([col("rep_id"), col("team"), col("quarter_idx")]),
         scopes,
     )
     .select([col("scope"), col("scope_id"), col("quarter_idx")])

@@ -76,8 +76,7 @@ const PATHS: [(&str, Option<&str>); 10] = [
     ("ending_pipeline", Some("ending_count")),
 ];
 
-/// `performance`: the §4.1 rows (for the scope_ids of each quarter).
-pub fn build(models: &Models, performance: LazyFrame) -> LazyFrame {
+pub fn build(models: &Models) -> LazyFrame {
     let per_rep = movements(models)
         .group_by([col("rep_id"), col("quarter_idx")])
         .agg(sums())
@@ -98,7 +97,7 @@ pub fn build(models: &Models, performance: LazyFrame) -> LazyFrame {
                 .chain(count.map(|c| col(c).fill_null(lit(0i64))))
         })
         .collect();
-    let rows = quarter_scope_ids(performance, &ALL_SCOPES)
+    let rows = quarter_scope_ids(models.rep_quarters(), &ALL_SCOPES)
         .join(totals, keys.clone(), keys, JoinArgs::new(JoinType::Left))
         .with_columns(zero_filled);
     models

@@ -57,13 +57,6 @@ pub const COLUMNS: &[&str] = rep_quarter_columns!(
 /// `sales_cycle_days_total` (what team_quarter_kpis needs to average over
 /// deals rather than over reps).
 pub fn build(models: &Models, config: &Config) -> LazyFrame {
-    let rep_quarters = models.reps.clone().cross_join(models.spine(), None).filter(
-        col("hire_date").lt_eq(col("quarter_end")).and(
-            col("end_date")
-                .is_null()
-                .or(col("end_date").gt_eq(col("quarter_start"))),
-        ),
-    );
     let quotas = models
         .quotas
         .clone()
@@ -77,7 +70,7 @@ pub fn build(models: &Models, config: &Config) -> LazyFrame {
         activities(models),
         lead_response(models),
     ];
-    let mut joined = rep_quarters;
+    let mut joined = models.rep_quarters();
     for part in parts {
         joined = joined.join(
             part,

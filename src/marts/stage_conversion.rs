@@ -51,8 +51,7 @@ fn open_stage_names(config: &Config) -> Vec<&str> {
         .collect()
 }
 
-/// `performance`: the §4.1 rows (for the team scope_ids of each quarter).
-pub fn build(models: &Models, config: &Config, performance: LazyFrame) -> LazyFrame {
+pub fn build(models: &Models, config: &Config) -> LazyFrame {
     let names = open_stage_names(config);
     // The rows' stages: each open stage with its `stage_order` (1-based).
     let stages = df!(
@@ -92,7 +91,7 @@ pub fn build(models: &Models, config: &Config, performance: LazyFrame) -> LazyFr
             .alias(what)
     };
     let counts = ["reached", "advanced", "won", "still_open_here"];
-    let rows = quarter_scope_ids(performance, &GROUP_SCOPES)
+    let rows = quarter_scope_ids(models.rep_quarters(), &GROUP_SCOPES)
         .cross_join(stages, None)
         .join(
             side_by_side,

@@ -38,8 +38,7 @@ pub const SPEC: MartSpec = MartSpec {
     columns: forecast_columns!(),
 };
 
-/// `performance`: the §4.1 rows (for the scope_ids of each quarter).
-pub fn build(models: &Models, config: &Config, performance: LazyFrame) -> PolarsResult<LazyFrame> {
+pub fn build(models: &Models, config: &Config) -> PolarsResult<LazyFrame> {
     let snaps = snapshots(models, config)?.lazy();
     let typical_cycles = cycle_age::typical_cycle(
         models,
@@ -51,7 +50,7 @@ pub fn build(models: &Models, config: &Config, performance: LazyFrame) -> Polars
     let (growth, new_rep_months) = historical_growth::growth_inputs(models, config, snaps.clone());
 
     // The rows: each quarter's scope_ids (from §4.1) × its snapshots.
-    let scope_ids = quarter_scope_ids(performance, &ALL_SCOPES);
+    let scope_ids = quarter_scope_ids(models.rep_quarters(), &ALL_SCOPES);
     let snapshot_keys = [
         col("scope"),
         col("scope_id"),
