@@ -312,8 +312,8 @@ fn performance_and_forecasts(
     Ok(marts)
 }
 
-/// Trends, team KPIs, forecasts, their accuracy and its summary, from the
-/// performance frame.
+/// Trends and team KPIs from the performance frame, then forecasts, their
+/// accuracy and its summary.
 fn forecasting(
     models: &Models,
     config: &Config,
