@@ -98,8 +98,13 @@ fn main() -> salesops::Result<()> {
             );
         }
     }
+    let started = Instant::now();
     let models = Models::build(&staged, &config, as_of)?;
-    println!("models built, resident {} MB", rss_mb());
+    println!(
+        "models built in {} ms, resident {} MB",
+        started.elapsed().as_millis(),
+        rss_mb()
+    );
     // `ONLY=<mart>`: that mart alone.
     let only = std::env::var("ONLY").ok();
     let wanted = |name: &str| only.as_deref().is_none_or(|o| o == name);

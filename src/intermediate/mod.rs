@@ -106,7 +106,7 @@ impl Models {
             )
             .with_column(crate::frames::number_in_order_of("opportunity_id").alias(DEAL))
             .cache();
-        let (history, synthesized) = history(staged, &opportunities, kinds, config);
+        let (history, synthesized) = history(staged, &opportunities, kinds, config, &as_of);
         let all_activities = staged.valid(&staging::activities::SPEC);
         let activities = all_activities
             .clone()
@@ -119,9 +119,7 @@ impl Models {
             activities.clone(),
         );
         let history = opportunity_state::with_next_change(
-            history
-                .filter(as_of.includes(col("changed_at")))
-                .sort([DEAL, "changed_at"], Default::default()),
+            history.sort([DEAL, "changed_at"], Default::default()),
         )
         .with_column(
             calendar
@@ -295,8 +293,8 @@ impl Models {
     }
 }
 
-/// The real and synthetic history of `opportunities` (every instant, with
-/// stage kinds joined on), and the count (column `n`) of opportunities that
+/// The real and synthetic history of `opportunities` up to as_of, with
+/// stage kinds joined on, and the count (column `n`) of opportunities that
 /// get synthetic rows: those with no valid history row, even one after
 /// as_of (SPEC §7).
 fn history(
@@ -304,6 +302,7 @@ fn history(
     opportunities: &LazyFrame,
     kinds: LazyFrame,
     config: &Config,
+    as_of: &AsOf,
 ) -> (LazyFrame, LazyFrame) {
     // The rows of these opportunities, with their `deal` number.
     let history_rows = staged
@@ -337,6 +336,9 @@ fn history(
         kinds.clone(),
         config.first_open_stage(),
     )
+    // Cut before the kinds are joined on: the join and the cut's copy of
+    // every column are then made for the rows kept only.
+    .filter(as_of.includes(col("changed_at")))
     .join(
         kinds,
         [col("stage")],

@@ -129,21 +129,22 @@ fn closed_deals(models: &Models, config: &Config) -> LazyFrame {
             closed
                 .clone()
                 .filter(StageKind::Won.matches(col("kind")))
-                .select([col("opportunity_id"), col("close_date")]),
+                .select([col("opportunity_id"), col(DEAL), col("close_date")]),
             [col("opportunity_id")],
             [col("opportunity_id")],
             JoinArgs::new(JoinType::Inner),
         )
         .filter(col("started_at").dt().date().lt_eq(col("close_date")))
-        .group_by([col("opportunity_id")])
+        // Counted per deal by number, not by id text.
+        .group_by([col(DEAL)])
         .agg([len().cast(DataType::Int64).alias("touches")]);
     let won = StageKind::Won.matches(col("kind"));
     let lost = StageKind::Lost.matches(col("kind"));
     closed
         .join(
             touches,
-            [col("opportunity_id")],
-            [col("opportunity_id")],
+            [col(DEAL)],
+            [col(DEAL)],
             JoinArgs::new(JoinType::Left),
         )
         .with_column(col("touches").fill_null(lit(0i64)))
