@@ -260,7 +260,7 @@ pub fn build_all_then(
             ])
         });
         let chain = performance_and_forecasts(models, config, performance, on_built);
-        (chain, independent.join().expect("a mart thread panicked"))
+        (chain, crate::joined(independent))
     });
     let mut marts = chain?;
     marts.extend(independent?);
@@ -301,10 +301,7 @@ fn performance_and_forecasts(
             Ok(vec![movement_mart, conversion])
         });
         let forecasting = forecasting(models, config, performance_full, on_built);
-        (
-            pipeline.join().expect("a mart thread panicked"),
-            forecasting,
-        )
+        (crate::joined(pipeline), forecasting)
     });
     let mut marts = vec![performance];
     marts.extend(forecasting?);
