@@ -422,9 +422,8 @@ fn collapse_exact_duplicates(spec: &TableSpec, forms: &Forms, lf: LazyFrame) -> 
     // Collected: the few rows that share a key are picked out of it, and the
     // checks that follow read it again (as a plan, it would be parsed twice).
     let parsed = lf.collect()?;
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let shared = parsed
-        .filter(&rows_sharing_their_key(&parsed, spec.key, cores)?)?
+        .filter(&rows_sharing_their_key(&parsed, spec.key, cores())?)?
         .lazy()
         .with_columns(helper_cols)
         .with_column(
@@ -614,11 +613,15 @@ fn row_local_checks(
 /// The fewest rows `with_reason` checks on a thread of their own.
 const CHECK_SLICE_ROWS: usize = 100_000;
 
+/// The cores the checks spread their work over (one when unknown).
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// How many slices `with_reason` checks `rows` in: one per core, none
 /// smaller than `CHECK_SLICE_ROWS`.
 fn check_slices(rows: usize) -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    cores.min(rows.div_ceil(CHECK_SLICE_ROWS)).max(1)
+    cores().min(rows.div_ceil(CHECK_SLICE_ROWS)).max(1)
 }
 
 /// `checked` with `REASON_CODE`: the reason of the first of `checks` that
