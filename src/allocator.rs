@@ -134,6 +134,9 @@ struct Budget {
     phase_delay_ms: i64,
     bytes: Option<u64>,
     over: bool,
+    /// Whether huge pages are on: only the watcher turns them on, so a
+    /// process with no budget never has them (`set_up` turns them off).
+    huge_pages: bool,
     /// The process is about to exit (`leaving`).
     leaving: bool,
 }
@@ -142,6 +145,7 @@ static BUDGET: Mutex<Budget> = Mutex::new(Budget {
     phase_delay_ms: 10,
     bytes: None,
     over: true,
+    huge_pages: false,
     leaving: false,
 });
 
@@ -259,9 +263,14 @@ fn watch_resident_memory() {
                 (Some(bytes), Some(held)) => held >= bytes,
                 _ => true,
             };
+            // Huge pages first: once the delay shows the change, they
+            // are set too.
+            if over != state.huge_pages {
+                state.huge_pages = over;
+                huge_pages(over);
+            }
             if over != state.over {
                 state.over = over;
-                huge_pages(over);
                 state.apply();
                 if over {
                     // SAFETY: mimalloc's own collection; forced, it returns
@@ -356,9 +365,16 @@ mod tests {
     }
 
     /// mimalloc's `allow_thp` is 1 and the process's THP-disable flag 0
-    /// when huge pages are on; 0 and 1 when off.
+    /// when huge pages are on; 0 and 1 when off (waiting up to five seconds
+    /// for the watcher to set them).
     fn huge_pages_are(on: bool) {
-        assert_eq!(option("allow_thp"), if on { "1" } else { "0" });
+        let started = std::time::Instant::now();
+        let wanted = if on { "1" } else { "0" };
+        // The watcher sets them within its next reading (every 5 ms).
+        while option("allow_thp") != wanted && started.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(option("allow_thp"), wanted);
         // SAFETY: reads the process's flag.
         #[cfg(target_os = "linux")]
         assert_eq!(
