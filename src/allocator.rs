@@ -202,8 +202,8 @@ pub fn leaving() {
 /// No transparent huge pages and freed memory kept while the process
 /// holds less than a sixteenth of the memory it may use (`memory_budget`);
 /// once it holds more, huge pages, and freed memory returned soon after it
-/// is freed (`Phase::Staging`). Called first thing in `main`, before polars starts
-/// its threads.
+/// is freed (`Phase::Staging`). Called first thing in `main`, before
+/// polars starts its threads.
 pub fn set_up() {
     // SAFETY: each sets an integer option mimalloc reads when it next maps
     // or purges memory; any value is valid. The prctl only changes how
@@ -368,13 +368,7 @@ mod tests {
     /// when huge pages are on; 0 and 1 when off (waiting up to five seconds
     /// for the watcher to set them).
     fn huge_pages_are(on: bool) {
-        let started = std::time::Instant::now();
-        let wanted = if on { "1" } else { "0" };
-        // The watcher sets them within its next reading (every 5 ms).
-        while option("allow_thp") != wanted && started.elapsed() < Duration::from_secs(5) {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        assert_eq!(option("allow_thp"), wanted);
+        option_becomes("allow_thp", if on { "1" } else { "0" });
         // SAFETY: reads the process's flag.
         #[cfg(target_os = "linux")]
         assert_eq!(
@@ -383,14 +377,18 @@ mod tests {
         );
     }
 
-    /// Waits up to five seconds for the watcher to set `purge_delay` to
-    /// `ms` (it reads the resident memory every 5 ms).
-    fn purge_delay_becomes(ms: &str) {
+    /// Waits up to five seconds for the watcher to set the option `name`
+    /// to `value` (it reads the resident memory every 5 ms).
+    fn option_becomes(name: &str, value: &str) {
         let started = std::time::Instant::now();
-        while option("purge_delay") != ms && started.elapsed() < Duration::from_secs(5) {
+        while option(name) != value && started.elapsed() < Duration::from_secs(5) {
             std::thread::sleep(Duration::from_millis(5));
         }
-        assert_eq!(option("purge_delay"), ms);
+        assert_eq!(option(name), value);
+    }
+
+    fn purge_delay_becomes(ms: &str) {
+        option_becomes("purge_delay", ms);
     }
 
     /// The numbers are the options named `purge_delay` (1000 by default),
