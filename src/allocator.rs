@@ -66,17 +66,16 @@
 //!   time even where a few bytes of it are used. Without huge pages the 1x
 //!   peak went from 0.80–0.84 to 0.74–0.76 GiB and the run from 2.10 s to
 //!   1.99 s at the median of eight alternating runs.
-//! - But a run over its budget returns what it frees and faults it in
-//!   again, page by page: at 10x 4.1–4.3M page faults, and `perf` put 29%
-//!   of the run's CPU samples in the kernel's page-fault path. So huge
-//!   pages are turned on once the process is over its budget (and off
-//!   again under it): a 1x run never is, and runs as before; at 10x
-//!   0.78–1.01M page faults, 25.7–27.6 s against 28.8–29.7 s and
-//!   5.31–5.66 against 5.03–5.17 GiB (three alternating runs each, in an
-//!   hour when this VM ran everything 1.5 times slower than the day
-//!   before). mimalloc still returns memory 4 KiB at a time (`allow_thp`
-//!   1, not 2): 2 MB at a time, huge pages from the start, took the 10x
-//!   peak over 6 GiB in an earlier round.
+//! - Huge pages only once a run is over its budget (2945012) looked better
+//!   on one day: at 10x 0.8–1.0M page faults instead of 4.1–4.3M, 25.7–27.6
+//!   s against 28.8–29.7 s. Two days later the same binaries were the
+//!   other way round: 18.4–20.9 s against 15.4–16.0 s (six alternating
+//!   runs each), the kernel's time 14.6–17.5 s against 6.9–8.5 s. Each
+//!   run zeroed 6,200–6,600 huge pages (12–13 GB, `thp_fault_alloc` in
+//!   `/proc/vmstat`) at about 2.4 ms each, a fifth of the speed of zeroing
+//!   small pages: on a VM a huge page is often memory the host has taken
+//!   back and must back again. Small pages cost the same from day to day,
+//!   so huge pages stay off.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -134,9 +133,6 @@ struct Budget {
     phase_delay_ms: i64,
     bytes: Option<u64>,
     over: bool,
-    /// Whether huge pages are on: only the watcher turns them on, so a
-    /// process with no budget never has them (`set_up` turns them off).
-    huge_pages: bool,
     /// The process is about to exit (`leaving`).
     leaving: bool,
 }
@@ -145,7 +141,6 @@ static BUDGET: Mutex<Budget> = Mutex::new(Budget {
     phase_delay_ms: 10,
     bytes: None,
     over: true,
-    huge_pages: false,
     leaving: false,
 });
 
@@ -199,11 +194,11 @@ pub fn leaving() {
     budget.apply();
 }
 
-/// No transparent huge pages and freed memory kept while the process
-/// holds less than a sixteenth of the memory it may use (`memory_budget`);
-/// once it holds more, huge pages, and freed memory returned soon after it
-/// is freed (`Phase::Staging`). Called first thing in `main`, before
-/// polars starts its threads.
+/// No transparent huge pages, freed memory kept while the process holds
+/// less than a sixteenth of the memory it may use (`memory_budget`), and
+/// returned soon after it is freed once it holds more
+/// (`Phase::Staging`). Called first thing in `main`, before polars starts
+/// its threads.
 pub fn set_up() {
     // SAFETY: each sets an integer option mimalloc reads when it next maps
     // or purges memory; any value is valid. The prctl only changes how
@@ -211,26 +206,15 @@ pub fn set_up() {
     unsafe {
         // The arenas' delay is the purge delay times `arena_purge_mult`.
         mi_option_set(ARENA_PURGE_MULT, 1);
+        // mimalloc asks for huge pages on what it maps unless this is 0;
+        // the prctl also stops a kernel that gives them to every process.
+        mi_option_set(ALLOW_THP, 0);
+        #[cfg(target_os = "linux")]
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
-    huge_pages(false);
     entering(Phase::Staging);
     if let Some(limit) = memory_limit() {
         keep_freed_memory_below(memory_budget(limit));
-    }
-}
-
-/// Transparent huge pages on or off for what is mapped and faulted in
-/// from now on. mimalloc asks for them (`MADV_HUGEPAGE`) on what it maps
-/// unless `allow_thp` is 0; the prctl also stops a kernel that gives them
-/// to every process.
-fn huge_pages(on: bool) {
-    // SAFETY: sets an integer option mimalloc reads when it next maps
-    // memory; the prctl only changes how the kernel backs this process's
-    // memory at its next page faults.
-    unsafe {
-        mi_option_set(ALLOW_THP, on as _);
-        #[cfg(target_os = "linux")]
-        libc::prctl(libc::PR_SET_THP_DISABLE, !on as libc::c_ulong, 0, 0, 0);
     }
 }
 
@@ -240,9 +224,8 @@ const WATCH_EVERY: Duration = Duration::from_millis(5);
 
 /// Freed memory is kept while the process's resident memory is under
 /// `bytes`. A thread (started once) reads it every `WATCH_EVERY`; when it
-/// reaches the budget, what was kept is returned at once (a forced purge),
-/// huge pages are turned on and the phase's delay applies until it is
-/// under again.
+/// reaches the budget, what was kept is returned at once (a forced purge)
+/// and the phase's delay applies until it is under again.
 pub fn keep_freed_memory_below(bytes: u64) {
     budget().bytes = Some(bytes);
     static WATCHER: std::sync::Once = std::sync::Once::new();
@@ -263,12 +246,6 @@ fn watch_resident_memory() {
                 (Some(bytes), Some(held)) => held >= bytes,
                 _ => true,
             };
-            // Huge pages first: once the delay shows the change, they
-            // are set too.
-            if over != state.huge_pages {
-                state.huge_pages = over;
-                huge_pages(over);
-            }
             if over != state.over {
                 state.over = over;
                 state.apply();
@@ -364,43 +341,25 @@ mod tests {
             .to_string()
     }
 
-    /// mimalloc's `allow_thp` is 1 and the process's THP-disable flag 0
-    /// when huge pages are on; 0 and 1 when off (waiting up to five seconds
-    /// for the watcher to set them).
-    fn huge_pages_are(on: bool) {
-        option_becomes("allow_thp", if on { "1" } else { "0" });
-        // SAFETY: reads the process's flag.
-        #[cfg(target_os = "linux")]
-        assert_eq!(
-            unsafe { libc::prctl(libc::PR_GET_THP_DISABLE, 0, 0, 0, 0) },
-            if on { 0 } else { 1 }
-        );
-    }
-
-    /// Waits up to five seconds for the watcher to set the option `name`
-    /// to `value` (it reads the resident memory every 5 ms).
-    fn option_becomes(name: &str, value: &str) {
+    /// Waits up to five seconds for the watcher to set `purge_delay` to
+    /// `ms` (it reads the resident memory every 5 ms).
+    fn purge_delay_becomes(ms: &str) {
         let started = std::time::Instant::now();
-        while option(name) != value && started.elapsed() < Duration::from_secs(5) {
+        while option("purge_delay") != ms && started.elapsed() < Duration::from_secs(5) {
             std::thread::sleep(Duration::from_millis(5));
         }
-        assert_eq!(option(name), value);
-    }
-
-    fn purge_delay_becomes(ms: &str) {
-        option_becomes("purge_delay", ms);
+        assert_eq!(option("purge_delay"), ms);
     }
 
     /// The numbers are the options named `purge_delay` (1000 by default),
     /// `arena_purge_mult` (1) and `allow_thp` (1): the set-up sets them to
     /// 1 and 0 and turns huge pages off for the process. Over its budget
-    /// (here 0 bytes, which any process holds), huge pages are on and the
-    /// process keeps freed memory 10 ms while staging, and after it 75 ms
-    /// per million rows staged, at least 300 ms: 300 for none and for 4M
-    /// rows (75 x 4 = 300), 3000 for 40M (75 x 40), 3037 for 40.5M (75 x
-    /// 40.5 = 3037.5, whole ms). Under it (here more bytes than there are),
-    /// huge pages are off and freed memory is kept an hour (3600000 ms) in
-    /// any phase, and the phase's delay applies again once over.
+    /// (here 0 bytes, which any process holds), the process keeps freed
+    /// memory 10 ms while staging, and after it 75 ms per million rows
+    /// staged, at least 300 ms: 300 for none and for 4M rows (75 x 4 =
+    /// 300), 3000 for 40M (75 x 40), 3037 for 40.5M (75 x 40.5 = 3037.5,
+    /// whole ms). Under it (here more bytes than there are), an hour
+    /// (3600000 ms) in any phase, and the phase's delay again once over.
     /// Once leaving, -1 (no purge) in any case.
     /// One test, so no other test changes the options between a call and
     /// its check.
@@ -408,11 +367,16 @@ mod tests {
     fn the_settings_are_the_purge_delay_and_huge_pages() {
         set_up();
         assert_eq!(option("arena_purge_mult"), "1");
-        huge_pages_are(false);
+        assert_eq!(option("allow_thp"), "0");
+        // SAFETY: reads the process's flag.
+        #[cfg(target_os = "linux")]
+        assert_eq!(
+            unsafe { libc::prctl(libc::PR_GET_THP_DISABLE, 0, 0, 0, 0) },
+            1
+        );
         keep_freed_memory_below(0);
         entering(Phase::Staging);
         purge_delay_becomes("10");
-        huge_pages_are(true);
         for (staged_rows, ms) in [
             (0, "300"),
             (4_000_000, "300"),
@@ -424,7 +388,6 @@ mod tests {
         }
         keep_freed_memory_below(u64::MAX);
         purge_delay_becomes("3600000");
-        huge_pages_are(false);
         entering(Phase::Staging);
         assert_eq!(option("purge_delay"), "3600000");
         keep_freed_memory_below(0);
