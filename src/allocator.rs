@@ -69,8 +69,8 @@
 //! - Huge pages only once a run is over its budget (2945012) looked better
 //!   on one day: at 10x 0.8–1.0M page faults instead of 4.1–4.3M, 25.7–27.6
 //!   s against 28.8–29.7 s. Two days later the same binaries were the
-//!   other way round: 18.4–20.9 s against 15.4–16.0 s (six alternating
-//!   runs each), the kernel's time 14.6–17.5 s against 6.9–8.5 s. Each
+//!   other way round: 18.4–20.9 s against 15.4–16.1 s (eight alternating
+//!   runs each), the kernel's time 14.6–17.5 s against 6.8–8.5 s. Each
 //!   run zeroed 6,200–6,600 huge pages (12–13 GB, `thp_fault_alloc` in
 //!   `/proc/vmstat`) at about 2.4 ms each, a fifth of the speed of zeroing
 //!   small pages: on a VM a huge page is often memory the host has taken
