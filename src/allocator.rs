@@ -73,9 +73,9 @@
 //!   runs each), the kernel's time 14.6–17.5 s against 6.8–8.5 s. Each
 //!   run zeroed 6,200–6,600 huge pages (12–13 GB, `thp_fault_alloc` in
 //!   `/proc/vmstat`) at about 2.4 ms each, a fifth of the speed of zeroing
-//!   small pages: on a VM a huge page is often memory the host has taken
-//!   back and must back again. Small pages cost the same from day to day,
-//!   so huge pages stay off.
+//!   small pages (likely because on a VM a huge page is often memory the
+//!   host has taken back and must back again). Small pages cost the same
+//!   from day to day, so huge pages stay off.
 
 use std::sync::Mutex;
 use std::time::Duration;
