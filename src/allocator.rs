@@ -369,8 +369,9 @@ mod tests {
     /// the process keeps freed memory 10 ms while staging, and after it 75
     /// ms per million rows staged, at least 300 ms: 300 for none and for
     /// 4M rows (75 x 4 = 300), 3000 for 40M (75 x 40), 3037 for 40.5M (75
-    /// x 40.5 = 3037.5, whole ms). Under it (here more bytes than there are), an hour
-    /// (3600000 ms) in any phase, and the phase's delay again once over.
+    /// x 40.5 = 3037.5, whole ms). Under it (here more bytes than there
+    /// are), an hour (3600000 ms) in any phase, and the phase's delay again
+    /// once over.
     /// Once leaving, -1 (no purge) in any case.
     /// One test, so no other test changes the options between a call and
     /// its check.
