@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::currency;
 use crate::error::Result;
 use crate::staging::parse::{self, ValueType};
-use crate::staging::read::{typed_as_text, typed_name, SourceFile};
+use crate::staging::read::{self, typed_as_text, typed_name, SourceFile};
 use crate::staging::{fx_rates, ColumnSpec, Staged, TableSpec};
 
 /// Reject reasons in the order in which they are tried (SPEC §7).
@@ -153,6 +153,10 @@ impl TableStats {
 /// neither valid nor rejected (SPEC §7).
 const COLLAPSED: &str = "_collapsed";
 
+/// True on a row whose key another row still has once exact duplicates
+/// are collapsed (`Reason::DuplicateKey`).
+const DUPLICATE_KEY: &str = "_duplicate_key";
+
 /// The column with the row's reject reason while it is checked
 /// (`Reason::code`), null while the row is valid.
 const REASON_CODE: &str = "_reason";
@@ -188,12 +192,15 @@ pub fn validate(
     parents: &Staged,
 ) -> Result<Validated> {
     let rows_read = raw.height();
-    let raw = with_typed_columns(spec, raw);
     let forms = Forms::of(spec, &raw);
+    let raw = with_row_numbers(forms.without_unused(spec, raw))?;
     let mut lf = parse_columns(spec, &forms, raw.lazy())?;
-    lf = collapse_exact_duplicates(spec, &forms, lf)?;
+    let duplicate_keys;
+    (lf, duplicate_keys) = collapse_exact_duplicates(spec, &forms, lf)?;
     let mut checks = row_local_checks(spec, &forms, rules.unparsable, rules.checks);
-    checks.extend(duplicate_key_check(spec));
+    if duplicate_keys {
+        checks.push(duplicate_key_check(spec));
+    }
     for (i, r) in rules.references.into_iter().enumerate() {
         let (joined, check) = with_reference(lf, r, parents, i);
         lf = joined;
@@ -210,21 +217,20 @@ pub fn validate(
     let checked = lf.collect()?;
     let slices = check_slices(checked.height());
     let checked = with_reason(checked, checks, slices)?;
-    split(spec, checked, sources, rows_read, has_fx)
+    split(spec, &forms, checked, sources, rows_read, has_fx)
 }
 
-/// `raw` with every typed column (`read::typed_name`) a non-text contract
-/// column has; a reader that gives only text (a mapping) leaves them out.
-fn with_typed_columns(spec: &TableSpec, mut raw: DataFrame) -> DataFrame {
-    let height = raw.height();
-    for c in spec.columns.iter().filter(|c| c.ty != ValueType::Text) {
-        let name = typed_name(c.name);
-        if raw.column(&name).is_err() {
-            raw.with_column(Column::full_null(name.into(), height, &c.ty.dtype()))
-                .expect("same height");
-        }
+/// `raw` with `_row`, each row's place in the table (from 0), cut into
+/// the pieces the table is in (`read::stacked`), so that polars keeps
+/// evaluating it piece by piece instead of copying it into one.
+fn with_row_numbers(mut raw: DataFrame) -> Result<DataFrame> {
+    let mut rows = IdxCa::from_vec("_row".into(), (0..raw.height() as IdxSize).collect());
+    rows.set_sorted_flag(polars::series::IsSorted::Ascending);
+    if let Some(pieces) = read::pieces(&raw).filter(|p| p.len() > 1) {
+        rows = rows.match_chunks(pieces.into_iter());
     }
-    raw
+    raw.insert_column(0, rows.into_column())?;
+    Ok(raw)
 }
 
 /// Which forms a table's values came in, per column: a form no row has is
@@ -252,6 +258,20 @@ impl Forms {
                 .map(|c| c.name)
                 .collect(),
         }
+    }
+
+    /// `raw` without the columns no row has a value in (they are null
+    /// literals in the plan instead). polars copies a table in pieces into
+    /// one before it evaluates an expression on it when a column of one
+    /// value (`Column::full_null`) stands beside the pieces.
+    fn without_unused(&self, spec: &TableSpec, raw: DataFrame) -> DataFrame {
+        let unused = spec.columns.iter().flat_map(|c| {
+            let text = (!self.text.contains(c.name)).then(|| c.name.to_string());
+            let typed = (c.ty != ValueType::Text && !self.typed.contains(c.name))
+                .then(|| typed_name(c.name));
+            text.into_iter().chain(typed)
+        });
+        raw.drop_many(unused)
     }
 
     /// The column's text (renamed `<column>__text` by `parse_columns`).
@@ -305,9 +325,8 @@ fn typed_ok(forms: &Forms, c: &ColumnSpec) -> Expr {
 fn parse_columns(spec: &TableSpec, forms: &Forms, raw: LazyFrame) -> Result<LazyFrame> {
     let names: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
     let texts: Vec<String> = names.iter().map(|n| text_name(n)).collect();
-    let lf = raw
-        .with_row_index("_row", None)
-        .rename(&names, &texts, true);
+    // Columns no row has a value in are not there (`Forms::without_unused`).
+    let lf = raw.rename(&names, &texts, false);
     // A text column is never typed, so `both` holds for typed ones only.
     let mixed: Vec<&ColumnSpec> = spec.columns.iter().filter(|c| forms.both(c)).collect();
     let from_text: Vec<&ColumnSpec> = spec
@@ -386,8 +405,16 @@ fn parsed_from_text(lf: LazyFrame, columns: &[&ColumnSpec]) -> LazyFrame {
 
 /// Exact duplicates compare parsed values (100 equals 100.0); a value that
 /// does not parse is compared by its text. The first in path and row order
-/// is kept, before any other check.
-fn collapse_exact_duplicates(spec: &TableSpec, forms: &Forms, lf: LazyFrame) -> Result<LazyFrame> {
+/// is kept, before any other check. With a key, the later copies are
+/// marked `COLLAPSED` and the rows whose key is still shared once they are
+/// `DUPLICATE_KEY`, each column only when some row is (a column of one
+/// `false` would make polars copy a table in pieces into one); true when
+/// there are such keys.
+fn collapse_exact_duplicates(
+    spec: &TableSpec,
+    forms: &Forms,
+    lf: LazyFrame,
+) -> Result<(LazyFrame, bool)> {
     let mut same_row: Vec<Expr> = Vec::new();
     let mut helper_cols: Vec<Expr> = Vec::new();
     for c in spec.columns {
@@ -410,10 +437,11 @@ fn collapse_exact_duplicates(spec: &TableSpec, forms: &Forms, lf: LazyFrame) -> 
         .map(|c| format!("_dup_{}", c.name))
         .collect();
     if spec.key.is_empty() {
-        return Ok(lf
+        let lf = lf
             .with_columns(helper_cols)
             .filter(col("_row").eq(col("_row").min().over(same_row)?))
-            .drop(cols(helper_names)));
+            .drop(cols(helper_names));
+        return Ok((lf, false));
     }
     // Identical rows have identical keys (null keys are one group), so only
     // rows that share their key with another can be exact duplicates: the
@@ -440,7 +468,7 @@ fn collapse_exact_duplicates(spec: &TableSpec, forms: &Forms, lf: LazyFrame) -> 
         .select([col("_row"), col("_first_copy"), col("_copies_left")])
         .collect()?;
     // Later copies are collapsed; a key that two or more rows still share
-    // once they are is a duplicate key (`with_duplicate_keys`).
+    // once they are is a duplicate key (`duplicate_key_check`).
     let rows_where = |cond: Expr| -> Result<Series> {
         Ok(shared
             .clone()
@@ -456,18 +484,20 @@ fn collapse_exact_duplicates(spec: &TableSpec, forms: &Forms, lf: LazyFrame) -> 
     let duplicate_keys = rows_where(col("_first_copy").and(col("_copies_left").gt(lit(1))))?;
     // Marked, not filtered out here: a filter would copy the whole table,
     // and `split` filters it once anyway.
-    let collapsed = if later_copies.is_empty() {
-        lit(false)
-    } else {
-        col("_row").is_in(lit(later_copies).implode(false), false)
+    let marked = |rows: Series, name: &str| {
+        col("_row")
+            .is_in(lit(rows).implode(false), false)
+            .alias(name)
     };
-    let duplicate_key = if duplicate_keys.is_empty() {
-        lit(false)
-    } else {
-        col("_row").is_in(lit(duplicate_keys).implode(false), false)
-    };
-    let lf = parsed.lazy().with_column(collapsed.alias(COLLAPSED));
-    Ok(lf.with_column(duplicate_key.alias("_duplicate_key")))
+    let has_duplicate_keys = !duplicate_keys.is_empty();
+    let mut lf = parsed.lazy();
+    if !later_copies.is_empty() {
+        lf = lf.with_column(marked(later_copies, COLLAPSED));
+    }
+    if has_duplicate_keys {
+        lf = lf.with_column(marked(duplicate_keys, DUPLICATE_KEY));
+    }
+    Ok((lf, has_duplicate_keys))
 }
 
 /// True on the rows whose key another row may have too: each row's key
@@ -515,7 +545,17 @@ fn key_hashes(parsed: &DataFrame, key: &[&str], threads: usize) -> Result<Vec<u6
         .iter()
         .map(|k| Ok(parsed.column(k)?.as_materialized_series()))
         .collect::<Result<Vec<_>>>()?;
-    let mut hashes = vec![0u64; parsed.height()];
+    // Written before the threads read and combine into it: memory fresh
+    // from the kernel and allocated zeroed maps a shared page of zeros on
+    // its first read, and the write that follows makes the kernel copy the
+    // page and flush every core's cache of the page tables (at 1x, with the
+    // activities in their files' pieces, 0.1 s).
+    #[allow(clippy::slow_vector_initialization)]
+    let mut hashes = {
+        let mut hashes = Vec::with_capacity(parsed.height());
+        hashes.resize(parsed.height(), 0u64);
+        hashes
+    };
     let run = parsed.height().div_ceil(threads.max(1)).max(1);
     // Each run's first row and its part of `hashes` (behind a lock only so
     // that `in_parallel` can hand it to one thread by shared reference).
@@ -558,10 +598,10 @@ fn non_finite_text(forms: &Forms, c: &ColumnSpec) -> Expr {
 
 /// The value as it came, for the quarantine: its text, or the canonical
 /// text of its typed value. Evaluated on rejected rows only.
-fn original_text(c: &ColumnSpec) -> Expr {
+fn original_text(forms: &Forms, c: &ColumnSpec) -> Expr {
     match c.ty {
-        ValueType::Text => col(text_name(c.name)),
-        ty => col(text_name(c.name)).fill_null(typed_as_text(col(typed_name(c.name)), ty)),
+        ValueType::Text => forms.text(c),
+        ty => forms.text(c).fill_null(typed_as_text(forms.typed(c), ty)),
     }
 }
 
@@ -626,11 +666,13 @@ fn check_slices(rows: usize) -> usize {
 
 /// `checked` with `REASON_CODE`: the reason of the first of `checks` that
 /// holds on the row, null when none does. A check looks at its own row
-/// only, so the rows are checked in `slices` runs side by side:
-/// polars evaluates one expression over one piece of a column on one
-/// thread, and at 10x the activities' checks (31M types and rep_ids
-/// looked up) took 1.1 s while the other core had nothing left to do.
-/// Only the reasons are stacked; the table stays in one piece.
+/// only, so the rows are checked in runs side by side: polars evaluates
+/// one expression over one piece of a column on one thread, and at 10x the
+/// activities' checks (31M types and rep_ids looked up) took 1.1 s while
+/// the other core had nothing left to do. A table in pieces
+/// (`read::stacked`) is checked piece by piece; one in one piece in
+/// `slices` runs. The reasons are cut like the table (a column cut
+/// otherwise would make polars copy the table into one piece).
 fn with_reason(mut checked: DataFrame, checks: Vec<Check>, slices: usize) -> Result<DataFrame> {
     let mut reason = lit(NULL).cast(DataType::Int32);
     for (r, cond) in checks.into_iter().rev() {
@@ -638,14 +680,20 @@ fn with_reason(mut checked: DataFrame, checks: Vec<Check>, slices: usize) -> Res
             .then(r.code())
             .otherwise(reason);
     }
-    let per_slice = checked.height().div_ceil(slices.max(1)).max(1);
-    let slices = checked.height().div_ceil(per_slice).max(1);
-    let plans: Vec<LazyFrame> = (0..slices)
-        .map(|i| {
-            checked
-                .slice((i * per_slice) as i64, per_slice)
-                .lazy()
-                .select([reason.clone().alias(REASON_CODE)])
+    let height = checked.height();
+    let pieces = read::pieces(&checked).filter(|p| p.len() > 1);
+    let runs = pieces.clone().unwrap_or_else(|| {
+        let per_slice = height.div_ceil(slices.max(1)).max(1);
+        (0..height.div_ceil(per_slice).max(1))
+            .map(|i| per_slice.min(height - i * per_slice))
+            .collect()
+    });
+    let plans: Vec<LazyFrame> = runs
+        .iter()
+        .scan(0, |first, &len| {
+            let run = checked.slice(*first as i64, len);
+            *first += len;
+            Some(run.lazy().select([reason.clone().alias(REASON_CODE)]))
         })
         .collect();
     let codes = concat(
@@ -657,23 +705,20 @@ fn with_reason(mut checked: DataFrame, checks: Vec<Check>, slices: usize) -> Res
         },
     )?
     .collect()?;
-    checked.with_column(codes.column(REASON_CODE)?.clone())?;
+    let mut codes = codes.column(REASON_CODE)?.clone();
+    if let Some(pieces) = pieces {
+        codes = codes.i32()?.match_chunks(pieces.into_iter()).into_column();
+    }
+    checked.with_column(codes)?;
     Ok(checked)
 }
 
 /// Keys: every row with a complete, parsable key takes part, rejected rows
 /// included; all rows of a duplicated key are rejected, keeping any earlier
-/// reason.
-fn duplicate_key_check(spec: &TableSpec) -> Option<Check> {
-    if spec.key.is_empty() {
-        return None;
-    }
-    // `_duplicate_key` from collapse_exact_duplicates.
+/// reason. For a table whose `collapse_exact_duplicates` found such keys.
+fn duplicate_key_check(spec: &TableSpec) -> Check {
     let key_complete = all(spec.key.iter().map(|k| col(*k).is_not_null()));
-    Some((
-        Reason::DuplicateKey,
-        key_complete.and(col("_duplicate_key")),
-    ))
+    (Reason::DuplicateKey, key_complete.and(col(DUPLICATE_KEY)))
 }
 
 /// A reference to the parent's valid rows; a rejected parent rejects its
@@ -748,6 +793,7 @@ fn kept_rows(frame: DataFrame, checked: &DataFrame, kept: Expr) -> Result<DataFr
 /// The checked rows split into valid rows and quarantine rows, with the counts.
 fn split(
     spec: &TableSpec,
+    forms: &Forms,
     checked: DataFrame,
     sources: &[SourceFile],
     rows_read: usize,
@@ -782,7 +828,11 @@ fn split(
         col("source_row"),
         Reason::text_of(col(REASON_CODE)).alias("reject_reason"),
     ];
-    rejected_cols.extend(spec.columns.iter().map(|c| original_text(c).alias(c.name)));
+    rejected_cols.extend(
+        spec.columns
+            .iter()
+            .map(|c| original_text(forms, c).alias(c.name)),
+    );
     let mut rejected = checked
         .clone()
         .lazy()
@@ -872,7 +922,7 @@ mod tests {
     /// Seven rows, two checks (a negative amount before an unknown type):
     /// each row gets the first that holds, a null condition holds for no
     /// row, and the answer is the same checked in one, two, three or seven
-    /// slices (three: slices of 3, 3 and 1 rows).
+    /// slices (three: slices of 3, 3 and 1 rows), or in pieces.
     #[test]
     fn each_row_gets_its_first_reason_in_any_slices() {
         let rows = df!(
@@ -902,6 +952,16 @@ mod tests {
             assert_eq!(checked.column(REASON_CODE).unwrap().n_chunks(), 1);
             assert_eq!(checked.width(), 3);
         }
+        // The same rows in pieces of 2, 4 and 1 rows (a table read from
+        // files of several row groups): checked piece by piece, whatever
+        // `slices` says, the reasons cut into the same pieces.
+        let mut pieces = rows.slice(0, 2);
+        pieces.vstack_mut(&rows.slice(2, 4)).unwrap();
+        pieces.vstack_mut(&rows.slice(6, 1)).unwrap();
+        let checked = with_reason(pieces, checks(), 1).unwrap();
+        let reasons = checked.column(REASON_CODE).unwrap().i32().unwrap().clone();
+        assert_eq!(reasons.iter().collect::<Vec<_>>(), expected);
+        assert_eq!(reasons.chunk_lengths().collect::<Vec<_>>(), [2, 4, 1]);
     }
 
     /// Which rows share their key, the same whether the key is hashed on

@@ -527,3 +527,162 @@ fn a_table_without_a_key_with_csv_and_typed_parquet_files() {
         );
     }
 }
+
+/// A large table arrives in files of several row groups each, and staging
+/// leaves it in those pieces rather than copying it into one (issue 10).
+/// Twelve activities by hand, typed Parquet: rows 1–5 in `a-0` (row groups
+/// of two: pieces of 2, 2, 1), rows 6–12 in `a-1` (groups of three: 3, 3,
+/// 1). `a-0`: rows 1 and 2 valid; row 3's rep R9 unknown_reference; row
+/// 4's type fax unknown_activity_type; row 5's −1 minutes
+/// negative_amount. `a-1`: row 1 (table row 6) has no started_at,
+/// missing_required; row 2 is an exact copy of `a-0` row 1 and is
+/// collapsed; row 3 valid; rows 4 and 5 share A9, duplicate_key both; row
+/// 6's NaN minutes unparsable_value; row 7 valid. The valid rows, the
+/// rejected rows' texts and the counts are those of the same rows staged
+/// from one CSV file, and the valid rows are still in pieces.
+#[test]
+fn a_table_in_pieces_is_staged_as_one_file() {
+    let ids = [
+        "A1", "A2", "A4", "A5", "A6", "A7", "A1", "A8", "A9", "A9", "A11", "A12",
+    ];
+    let reps = [
+        "R1", "R1", "R9", "R1", "R1", "R1", "R1", "R1", "R1", "R1", "R1", "R1",
+    ];
+    let types = [
+        "call", "email", "call", "fax", "call", "call", "call", "call", "call", "email", "meeting",
+        "email",
+    ];
+    let days = [
+        Some(10),
+        Some(11),
+        Some(12),
+        Some(13),
+        Some(14),
+        None,
+        Some(10),
+        Some(16),
+        Some(17),
+        Some(18),
+        Some(19),
+        Some(20),
+    ];
+    let minutes = [
+        10.0,
+        5.0,
+        3.0,
+        3.0,
+        -1.0,
+        2.0,
+        10.0,
+        4.0,
+        1.0,
+        2.0,
+        f64::NAN,
+        7.0,
+    ];
+    let instants: Vec<Option<String>> = days
+        .iter()
+        .map(|d| d.map(|d| format!("2024-01-{d:02}T09:00:00.000000Z")))
+        .collect();
+    let text = df!(
+        "activity_id" => ids,
+        "rep_id" => reps,
+        "activity_type" => types,
+        "started_at" => instants,
+        "duration_minutes" => minutes.map(|m| if m.is_nan() { "NaN".to_string() } else { format!("{m:.1}") }),
+    )
+    .unwrap();
+    let typed = text
+        .clone()
+        .lazy()
+        .with_columns([
+            utc_instants("started_at"),
+            col("duration_minutes").cast(DataType::Float64),
+        ])
+        .collect()
+        .unwrap();
+    let in_pieces = staged_table(
+        vec![
+            (
+                "activities/a-0.parquet",
+                parquet_written(typed.slice(0, 5), StatisticsOptions::full(), 2),
+            ),
+            (
+                "activities/a-1.parquet",
+                parquet_written(typed.slice(5, 7), StatisticsOptions::full(), 3),
+            ),
+        ],
+        &staging::activities::SPEC,
+    );
+    let mut csv = Vec::new();
+    CsvWriter::new(&mut csv).finish(&mut text.clone()).unwrap();
+    let one_file = staged_table(vec![("activities/a.csv", csv)], &staging::activities::SPEC);
+
+    let files: Vec<String> = in_pieces
+        .rejected
+        .column("source_file")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|f| f.unwrap().rsplit('/').next().unwrap().to_string())
+        .collect();
+    let placed: Vec<(String, i64, String)> = files
+        .into_iter()
+        .zip(reasons(&in_pieces))
+        .map(|(f, (row, reason))| (f, row, reason))
+        .collect();
+    let expected: Vec<(String, i64, String)> = [
+        ("a-0.parquet", 3, "unknown_reference"),
+        ("a-0.parquet", 4, "unknown_activity_type"),
+        ("a-0.parquet", 5, "negative_amount"),
+        ("a-1.parquet", 1, "missing_required"),
+        ("a-1.parquet", 4, "duplicate_key"),
+        ("a-1.parquet", 5, "duplicate_key"),
+        ("a-1.parquet", 6, "unparsable_value"),
+    ]
+    .into_iter()
+    .map(|(f, r, s)| (f.to_string(), r, s.to_string()))
+    .collect();
+    assert_eq!(placed, expected);
+    assert_eq!(in_pieces.stats.rows_read, 12);
+    assert_eq!(in_pieces.stats.duplicates_collapsed, 1);
+    let valid: Vec<(String, f64)> = in_pieces
+        .valid
+        .column("activity_type")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .zip(
+            in_pieces
+                .valid
+                .column("duration_minutes")
+                .unwrap()
+                .f64()
+                .unwrap()
+                .iter(),
+        )
+        .map(|(t, m)| (t.unwrap().to_string(), m.unwrap()))
+        .collect();
+    assert_eq!(
+        valid,
+        [
+            ("call".to_string(), 10.0),
+            ("email".to_string(), 5.0),
+            ("call".to_string(), 4.0),
+            ("email".to_string(), 7.0),
+        ]
+    );
+    assert!(
+        in_pieces.valid.first_col_n_chunks() > 1,
+        "the valid rows were copied into one piece"
+    );
+    // The one CSV file's rows are numbered over the whole table.
+    assert_staged_alike(
+        "in pieces",
+        &in_pieces,
+        &one_file,
+        &["source_file", "source_row"],
+    );
+}
