@@ -514,7 +514,8 @@ fn rows_sharing_their_key(
     threads: usize,
 ) -> Result<BooleanChunked> {
     let hashes = key_hashes(parsed, key, threads)?;
-    let hashes = Series::new("h".into(), hashes);
+    // Taken as it is (`Series::new` would copy it).
+    let hashes = UInt64Chunked::from_vec("h".into(), hashes).into_series();
     let sorted = hashes.sort(Default::default())?;
     let repeated = DataFrame::new(sorted.len(), vec![sorted.into_column()])?
         .lazy()
@@ -700,16 +701,20 @@ fn with_reason(mut checked: DataFrame, checks: Vec<Check>, slices: usize) -> Res
         plans,
         UnionArgs {
             parallel: true,
-            rechunk: true,
+            rechunk: false,
             ..Default::default()
         },
     )?
     .collect()?;
-    let mut codes = codes.column(REASON_CODE)?.clone();
-    if let Some(pieces) = pieces {
-        codes = codes.i32()?.match_chunks(pieces.into_iter()).into_column();
-    }
-    checked.with_column(codes)?;
+    let codes = codes.column(REASON_CODE)?.i32()?.clone();
+    let codes = match pieces {
+        Some(pieces) if !codes.chunk_lengths().eq(pieces.iter().copied()) => {
+            codes.rechunk().match_chunks(pieces.into_iter())
+        }
+        Some(_) => codes,
+        None => codes.rechunk().into_owned(),
+    };
+    checked.with_column(codes.into_column())?;
     Ok(checked)
 }
 
