@@ -336,6 +336,23 @@ fn assert_staged_alike(layout: &str, t: &StagedTable, csv: &StagedTable, place: 
     assert_eq!(t.stats, csv.stats, "{layout}");
 }
 
+/// Each rejected row's file (its name alone), `source_row` and reason.
+fn reasons_by_file(t: &StagedTable) -> Vec<(String, i64, String)> {
+    let files = t
+        .rejected
+        .column("source_file")
+        .unwrap()
+        .str()
+        .unwrap()
+        .clone();
+    files
+        .iter()
+        .map(|f| f.unwrap().rsplit('/').next().unwrap().to_string())
+        .zip(reasons(t))
+        .map(|(f, (row, reason))| (f, row, reason))
+        .collect()
+}
+
 /// A table whose files come in both forms (a CSV export beside typed
 /// Parquet, as the benchmark's history corrections): the same twelve rows,
 /// rows 1–2 in `h-0` and rows 3–12 in `h-1`, once with the CSV first and
@@ -454,21 +471,6 @@ fn a_table_without_a_key_with_csv_and_typed_parquet_files() {
         ],
         &staging::lead_events::SPEC,
     );
-    let by_file = |t: &StagedTable| -> Vec<(String, i64, String)> {
-        let files = t
-            .rejected
-            .column("source_file")
-            .unwrap()
-            .str()
-            .unwrap()
-            .clone();
-        files
-            .iter()
-            .map(|f| f.unwrap().rsplit('/').next().unwrap().to_string())
-            .zip(reasons(t))
-            .map(|(f, (row, reason))| (f, row, reason))
-            .collect()
-    };
     let expected = |first: &str, second: &str, first_reason: &str, second_reason: &str| {
         vec![
             (first.to_string(), 2, first_reason.to_string()),
@@ -476,7 +478,7 @@ fn a_table_without_a_key_with_csv_and_typed_parquet_files() {
         ]
     };
     assert_eq!(
-        by_file(&csv_first),
+        reasons_by_file(&csv_first),
         expected(
             "e-0.csv",
             "e-1.parquet",
@@ -485,7 +487,7 @@ fn a_table_without_a_key_with_csv_and_typed_parquet_files() {
         )
     );
     assert_eq!(
-        by_file(&parquet_first),
+        reasons_by_file(&parquet_first),
         expected(
             "e-0.parquet",
             "e-1.csv",
@@ -618,20 +620,6 @@ fn a_table_in_pieces_is_staged_as_one_file() {
     CsvWriter::new(&mut csv).finish(&mut text.clone()).unwrap();
     let one_file = staged_table(vec![("activities/a.csv", csv)], &staging::activities::SPEC);
 
-    let files: Vec<String> = in_pieces
-        .rejected
-        .column("source_file")
-        .unwrap()
-        .str()
-        .unwrap()
-        .iter()
-        .map(|f| f.unwrap().rsplit('/').next().unwrap().to_string())
-        .collect();
-    let placed: Vec<(String, i64, String)> = files
-        .into_iter()
-        .zip(reasons(&in_pieces))
-        .map(|(f, (row, reason))| (f, row, reason))
-        .collect();
     let expected: Vec<(String, i64, String)> = [
         ("a-0.parquet", 3, "unknown_reference"),
         ("a-0.parquet", 4, "unknown_activity_type"),
@@ -644,7 +632,7 @@ fn a_table_in_pieces_is_staged_as_one_file() {
     .into_iter()
     .map(|(f, r, s)| (f.to_string(), r, s.to_string()))
     .collect();
-    assert_eq!(placed, expected);
+    assert_eq!(reasons_by_file(&in_pieces), expected);
     assert_eq!(in_pieces.stats.rows_read, 12);
     assert_eq!(in_pieces.stats.duplicates_collapsed, 1);
     let valid: Vec<(String, f64)> = in_pieces
