@@ -194,9 +194,8 @@ pub fn validate(
     let rows_read = raw.height();
     let forms = Forms::of(spec, &raw);
     let raw = with_row_numbers(forms.without_unused(spec, raw))?;
-    let mut lf = parse_columns(spec, &forms, raw.lazy())?;
-    let duplicate_keys;
-    (lf, duplicate_keys) = collapse_exact_duplicates(spec, &forms, lf)?;
+    let parsed = parse_columns(spec, &forms, raw.lazy())?;
+    let (mut lf, duplicate_keys) = collapse_exact_duplicates(spec, &forms, parsed)?;
     let mut checks = row_local_checks(spec, &forms, rules.unparsable, rules.checks);
     if duplicate_keys {
         checks.push(duplicate_key_check(spec));
