@@ -51,7 +51,11 @@ fn show(name: &str, lf: LazyFrame) -> DataFrame {
             ["us"],
             SortMultipleOptions::default().with_order_descending(true),
         )
-        .limit(if std::env::var("ALL").is_ok() { 60 } else { 12 })
+        .limit(if std::env::var("ALL").is_ok() {
+            1000
+        } else {
+            12
+        })
         .collect()
         .unwrap();
     let names = top.column("node").unwrap().str().unwrap().clone();
@@ -69,6 +73,8 @@ fn show(name: &str, lf: LazyFrame) -> DataFrame {
 }
 
 fn main() -> salesops::Result<()> {
+    // Before any thread starts (the allocator's starts one).
+    salesops::engine::set_up();
     salesops::allocator::set_up();
     let args: Vec<String> = std::env::args().collect();
     let mut config = Config::from_file(&args[1])?;
@@ -111,10 +117,38 @@ fn main() -> salesops::Result<()> {
     let profile = |name: &str, lf: LazyFrame| wanted(name).then(|| show(name, lf));
     profile("lead_scores", marts::lead_scores::build(&models, &config)?);
     profile(
-        "rep_quarter_performance",
-        marts::rep_quarter_performance::build(&models, &config),
+        "commissions_monthly",
+        marts::commissions_monthly::build(&models, &config)?,
     );
-    profile("forecasts", marts::forecasts::build(&models, &config)?);
+    // The marts that read others' frames run only when those are wanted
+    // too (with no ONLY, every mart).
+    let performance = wanted("rep_quarter_performance").then(|| {
+        show(
+            "rep_quarter_performance",
+            marts::rep_quarter_performance::build(&models, &config),
+        )
+    });
+    if let (Some(performance), None) = (&performance, &only) {
+        let trends = show(
+            "rep_quarter_trends",
+            marts::rep_quarter_trends::build(performance.clone().lazy(), &config)?,
+        );
+        show(
+            "team_quarter_kpis",
+            marts::team_quarter_kpis::build(performance.clone().lazy(), trends.lazy()),
+        );
+    }
+    let forecasts = profile("forecasts", marts::forecasts::build(&models, &config)?);
+    if let (Some(forecasts), None) = (forecasts, &only) {
+        let accuracy = show(
+            "forecast_accuracy",
+            marts::forecast_accuracy::build(&models, forecasts.lazy()),
+        );
+        show(
+            "forecast_accuracy_summary",
+            marts::forecast_accuracy_summary::build(accuracy.lazy())?,
+        );
+    }
     profile(
         "pipeline_movement",
         marts::pipeline_movement::build(&models),

@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod config;
 pub mod currency;
 pub mod domain;
+pub mod engine;
 pub mod error;
 pub mod frames;
 pub mod generate;

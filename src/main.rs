@@ -340,6 +340,8 @@ fn json_requested() -> bool {
 }
 
 fn main() -> ExitCode {
+    // Before any thread starts (the allocator's starts one).
+    salesops::engine::set_up();
     salesops::allocator::set_up();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
