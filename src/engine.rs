@@ -13,7 +13,9 @@
 //! activities took 110 ms instead of 37, the mart 235–246 ms instead of
 //! 170–173 (`examples/profile_marts.rs`), and the default's per-row group
 //! indexes were the 1x run's peak (0.80–0.85 GiB against 0.64–0.69).
-//! Sorted keys and frames under 1,000 rows still take polars' own choice.
+//! Sorted keys still take polars' sorted path; every other such group-by,
+//! a small one too, is partitioned (so the tests' hand-worked fixtures
+//! take that path as well).
 //! Groups come out in another order, and every mart sorts its rows; sums
 //! are added in another order, which moved no mart's cell at 1x or 10x.
 
