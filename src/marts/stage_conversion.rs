@@ -146,26 +146,50 @@ fn cohorts(models: &Models, config: &Config, open: &[&str]) -> LazyFrame {
                 .then(col("changed_at").shift(lit(-1)))
                 .otherwise(lit(NULL).cast(crate::calendar::instant_dtype()))
                 .alias("left_at"),
-        )
-        .with_column(
-            (day(col("left_at")) - day(col("changed_at")))
-                .cast(DataType::Float64)
-                .alias("days"),
         );
-    // Groups keep their rows' order: `first` is the first run in the stage.
-    let mut per_deal = vec![
-        step_of(config, col("stage")).max().alias("furthest"),
-        when(StageKind::Open.matches(col("kind").last()))
-            .then(col("stage").last())
-            .otherwise(lit(NULL).cast(DataType::String))
-            .alias("open_at_as_of"),
-    ];
-    per_deal.extend(open.iter().enumerate().map(|(i, name)| {
-        col("days")
-            .filter(col("stage").eq(lit(*name)))
-            .first()
+    // Every aggregate is a plain one of a column made row by row (a min, a
+    // max, a last), which polars aggregates in one pass; a filter inside
+    // one (`days.filter(stage).first()`) was evaluated group by group, at
+    // 10x 400 ms of the mart's 820 (now 240–270 ms). A deal's runs of one stage follow each
+    // other in time, each left before the next is entered, so its first
+    // run in the stage has both the earliest entry and the earliest
+    // leaving (null when that run is its last: it never left).
+    let in_stage = |i: usize, instant: &str| {
+        when(col("step").eq(lit(i as i32 + 1)))
+            .then(col(instant))
+            .otherwise(lit(NULL).cast(crate::calendar::instant_dtype()))
+    };
+    let (entered, left) = (|i| format!("_entered_{i}"), |i| format!("_left_{i}"));
+    let per_deal: Vec<Expr> = [
+        col("step").max().alias("furthest"),
+        // Groups keep their rows' order: the last run is the state at as_of.
+        col("open_stage").last().alias("open_at_as_of"),
+    ]
+    .into_iter()
+    .chain((0..open.len()).flat_map(|i| {
+        [
+            in_stage(i, "changed_at").min().alias(entered(i)),
+            in_stage(i, "left_at").min().alias(left(i)),
+        ]
+    }))
+    .collect();
+    let days = (0..open.len()).map(|i| {
+        (day(col(left(i))) - day(col(entered(i))))
+            .cast(DataType::Float64)
             .alias(format!("_days_{i}"))
-    }));
+    });
+    // Made before the group-by: polars would move a `last` inside the
+    // condition, and an aggregate over a slice is evaluated group by group.
+    // The step compares the stage's text once per run, not once per stage.
+    let open_stage = when(StageKind::Open.matches(col("kind")))
+        .then(col("stage"))
+        .otherwise(lit(NULL).cast(DataType::String))
+        .alias("open_stage");
+    let per_deal = runs
+        .with_columns([open_stage, step_of(config, col("stage")).alias("step")])
+        .group_by([col(DEAL)])
+        .agg(per_deal)
+        .with_columns(days.collect::<Vec<_>>());
     models
         .opportunities
         .clone()
@@ -182,7 +206,7 @@ fn cohorts(models: &Models, config: &Config, open: &[&str]) -> LazyFrame {
             JoinArgs::new(JoinType::Inner),
         )
         .join(
-            runs.group_by([col(DEAL)]).agg(per_deal),
+            per_deal,
             [col(DEAL)],
             [col(DEAL)],
             JoinArgs::new(JoinType::Left),
