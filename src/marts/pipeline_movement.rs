@@ -130,23 +130,31 @@ fn movements(models: &Models) -> LazyFrame {
     // The deals whose state at t0 or at t1 closes in the quarter (one join
     // of history rows to their close date's quarter), once per deal and
     // quarter: in P0 or not, and a0.
+    // A deal has one state at t0, so `a0` is the one amount there is. The
+    // columns are made before the group-by so that every aggregate is a
+    // plain one (a max, a first), which polars aggregates in one pass; a
+    // filter inside one was evaluated group by group.
     let candidates = states_closing_in(
         models.history.clone(),
         quarters.with_column(col("t1").alias("instant")),
         Some(col("t0")),
     )
+    .with_columns([
+        open_at_t0.clone().alias("_open_at_t0"),
+        when(open_at_t0)
+            .then(col("state_amount"))
+            .otherwise(lit(NULL).cast(DataType::Float64))
+            .alias("_a0"),
+    ])
     .group_by([col(DEAL), col("quarter_idx")])
     .agg([
-        open_at_t0.clone().any(true).alias("in_p0"),
-        col("state_amount")
-            .filter(open_at_t0)
-            .first()
-            .fill_null(lit(0.0))
-            .alias("a0"),
+        col("_open_at_t0").max().alias("in_p0"),
+        col("_a0").max().alias("a0"),
         col("quarter_start").first(),
         col("quarter_end").first(),
         col("t1").first(),
-    ]);
+    ])
+    .with_column(col("a0").fill_null(lit(0.0)));
     // s1, the state at t1, whatever its close date (M2); a deal not in P0
     // counts only when s1 closes in the quarter.
     let s1_in_q = col("state_close_date")
