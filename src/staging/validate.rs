@@ -513,26 +513,40 @@ fn rows_sharing_their_key(
     threads: usize,
 ) -> Result<BooleanChunked> {
     let hashes = key_hashes(parsed, key, threads)?;
-    // Taken as it is (`Series::new` would copy it).
-    let hashes = UInt64Chunked::from_vec("h".into(), hashes).into_series();
-    let sorted = hashes.sort(Default::default())?;
-    let repeated = DataFrame::new(sorted.len(), vec![sorted.into_column()])?
-        .lazy()
-        .filter(col("h").eq(col("h").shift(lit(1))))
-        .collect()?;
-    if repeated.height() == 0 {
+    let repeated = repeated_values(&hashes, threads);
+    if repeated.is_empty() {
         return Ok(BooleanChunked::full(
             "shared".into(),
             false,
             parsed.height(),
         ));
     }
-    let repeated = repeated.column("h")?.as_materialized_series().clone();
+    let repeated = UInt64Chunked::from_vec("h".into(), repeated).into_series();
+    // Taken as it is (`Series::new` would copy it).
+    let hashes = UInt64Chunked::from_vec("h".into(), hashes).into_series();
     let shared = DataFrame::new(hashes.len(), vec![hashes.into_column()])?
         .lazy()
         .select([col("h").is_in(lit(repeated).implode(false), false)])
         .collect()?;
     Ok(shared.column("h")?.bool()?.clone())
+}
+
+/// The values that occur more than once in `values`, each once, in
+/// ascending order: a sorted copy's equal neighbours. The copy is sorted by
+/// a radix sort on `threads` threads. polars sorts numbers by comparing
+/// them (at 10x, the 31M activity ids' hashes took 0.6 s, and finding the
+/// equal neighbours in the sorted column 0.2 s more).
+fn repeated_values(values: &[u64], threads: usize) -> Vec<u64> {
+    use voracious_radix_sort::RadixSort;
+    let mut sorted = values.to_vec();
+    sorted.voracious_mt_sort(threads.max(1));
+    let mut repeated: Vec<u64> = sorted
+        .windows(2)
+        .filter(|pair| pair[0] == pair[1])
+        .map(|pair| pair[0])
+        .collect();
+    repeated.dedup();
+    repeated
 }
 
 /// Each row's key hashed (the key's columns combined, from 0), the table cut
@@ -1024,6 +1038,28 @@ mod tests {
         // One row, and the last row of a run at the end.
         assert_eq!(shares(&[Some("a")]), [false]);
         assert_eq!(shares(&[Some("a"), Some("a")]), [true, true]);
+    }
+
+    #[test]
+    fn repeated_values_each_once_in_order() {
+        assert_eq!(repeated_values(&[], 2), Vec::<u64>::new());
+        assert_eq!(repeated_values(&[7], 2), Vec::<u64>::new());
+        assert_eq!(repeated_values(&[5, 3, 5, 9, 3, 5, 1], 2), [3, 5]);
+        // Over a million values, where the sort is a radix sort: i times an
+        // odd number is a different value for every i; three are planted
+        // again (one of them twice), and the largest value twice.
+        let of = |i: u64| i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut values: Vec<u64> = (0..1_000_003).map(of).collect();
+        values[10] = of(999_999);
+        values[20] = of(500_000);
+        values[30] = of(500_000);
+        values[40] = u64::MAX;
+        values[1_000_002] = u64::MAX;
+        let mut want = vec![of(999_999), of(500_000), u64::MAX];
+        want.sort();
+        for threads in 1..=3 {
+            assert_eq!(repeated_values(&values, threads), want, "{threads} threads");
+        }
     }
 
     #[test]
