@@ -404,11 +404,11 @@ fn parsed_from_text(lf: LazyFrame, columns: &[&ColumnSpec]) -> LazyFrame {
 
 /// Exact duplicates compare parsed values (100 equals 100.0); a value that
 /// does not parse is compared by its text. The first in path and row order
-/// is kept, before any other check. With a key, the later copies are
-/// marked `COLLAPSED` and the rows whose key is still shared once they are
-/// `DUPLICATE_KEY`, each column only when some row is (a column of one
-/// `false` would make polars copy a table in pieces into one); true when
-/// there are such keys.
+/// is kept, before any other check. The later copies are marked
+/// `COLLAPSED` and, in a table with a key, the rows whose key is still
+/// shared once they are `DUPLICATE_KEY`, each column only when some row is
+/// (a column of one `false` would make polars copy a table in pieces into
+/// one); true when there are such keys.
 fn collapse_exact_duplicates(
     spec: &TableSpec,
     forms: &Forms,
@@ -429,28 +429,23 @@ fn collapse_exact_duplicates(
             same_row.push(col(name));
         }
     }
-    let helper_names: Vec<String> = spec
-        .columns
-        .iter()
-        .filter(|c| c.ty != ValueType::Text)
-        .map(|c| format!("_dup_{}", c.name))
-        .collect();
-    if spec.key.is_empty() {
-        let lf = lf
-            .with_columns(helper_cols)
-            .filter(col("_row").eq(col("_row").min().over(same_row)?))
-            .drop(cols(helper_names));
-        return Ok((lf, false));
-    }
     // Identical rows have identical keys (null keys are one group), so only
     // rows that share their key with another can be exact duplicates: the
-    // whole row is compared for those few alone.
-    let key: Vec<Expr> = spec.key.iter().map(|k| col(*k)).collect();
+    // whole row is compared for those few alone. A table without a key
+    // (lead_events) takes its parsed values for one: at 10x, comparing
+    // each of 2M events' whole row with the others (a window over every
+    // column) took 0.5 s.
+    let alike: Vec<&str> = if spec.key.is_empty() {
+        spec.columns.iter().map(|c| c.name).collect()
+    } else {
+        spec.key.to_vec()
+    };
+    let key: Vec<Expr> = alike.iter().map(|k| col(*k)).collect();
     // Collected: the few rows that share a key are picked out of it, and the
     // checks that follow read it again (as a plan, it would be parsed twice).
     let parsed = lf.collect()?;
     let shared = parsed
-        .filter(&rows_sharing_their_key(&parsed, spec.key, cores())?)?
+        .filter(&rows_sharing_their_key(&parsed, &alike, cores())?)?
         .lazy()
         .with_columns(helper_cols)
         .with_column(
@@ -480,7 +475,13 @@ fn collapse_exact_duplicates(
             .clone())
     };
     let later_copies = rows_where(col("_first_copy").not())?;
-    let duplicate_keys = rows_where(col("_first_copy").and(col("_copies_left").gt(lit(1))))?;
+    // Without a key, rows alike in every parsed value but not in the text
+    // of a value that did not parse are two rows, not a duplicate key.
+    let duplicate_keys = if spec.key.is_empty() {
+        rows_where(lit(false))?
+    } else {
+        rows_where(col("_first_copy").and(col("_copies_left").gt(lit(1))))?
+    };
     // Marked, not filtered out here: a filter would copy the whole table,
     // and `split` filters it once anyway.
     let marked = |rows: Series, name: &str| {

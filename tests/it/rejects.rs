@@ -329,6 +329,57 @@ fn exact_duplicates_collapse_across_files() {
 }
 
 #[test]
+fn exact_duplicates_of_a_table_without_a_key() {
+    // lead_events has no key: only exact copies collapse. Row 2 is row 1
+    // once parsed (a date alone is 00:00 UTC) and row 7 is row 1 again:
+    // both collapse. Rows 4 and 5 do not parse (unparsable_value); alike
+    // once parsed (no instant) but not in their text, they are two rows,
+    // and neither is a duplicate key. Row 6 is row 4's text again:
+    // collapsed. Valid: rows 1 and 3.
+    let s = stage_files(&[
+        (
+            "leads/l.csv",
+            "lead_id,created_at,rep_id\nL1,2024-01-05,R1\n",
+        ),
+        (
+            "lead_events/e.csv",
+            "lead_id,event_type,occurred_at\n\
+             L1,email_open,2024-01-06\n\
+             L1,email_open,2024-01-06T00:00:00Z\n\
+             L1,email_open,2024-01-07\n\
+             L1,email_open,not-a-date\n\
+             L1,email_open,also-bad\n\
+             L1,email_open,not-a-date\n\
+             L1,email_open,2024-01-06\n",
+        ),
+    ]);
+    let events = s.get(&staging::lead_events::SPEC);
+    assert_eq!(events.stats.rows_read, 7);
+    assert_eq!(events.stats.duplicates_collapsed, 3);
+    assert_eq!(
+        reasons(events),
+        [
+            (4, "unparsable_value".into()),
+            (5, "unparsable_value".into())
+        ]
+    );
+    assert_eq!(events.valid.height(), 2);
+    let instants = events
+        .valid
+        .column("occurred_at")
+        .unwrap()
+        .cast(&DataType::String)
+        .unwrap();
+    let days: Vec<String> = instants
+        .str()
+        .unwrap()
+        .iter()
+        .map(|t| t.unwrap()[..10].to_string())
+        .collect();
+    assert_eq!(days, ["2024-01-06", "2024-01-07"]);
+}
+
+#[test]
 fn unknown_reference_cascades_to_children() {
     // O2's rep does not exist; O3 is rejected for its amount. Their history
     // rows and the activity's rep follow; the lead event of an unknown lead too.
