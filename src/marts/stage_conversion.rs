@@ -150,10 +150,11 @@ fn cohorts(models: &Models, config: &Config, open: &[&str]) -> LazyFrame {
     // Every aggregate is a plain one of a column made row by row (a min, a
     // max, a last), which polars aggregates in one pass; a filter inside
     // one (`days.filter(stage).first()`) was evaluated group by group, at
-    // 10x 400 ms of the mart's 820 (now 240–270 ms). A deal's runs of one stage follow each
-    // other in time, each left before the next is entered, so its first
-    // run in the stage has both the earliest entry and the earliest
-    // leaving (null when that run is its last: it never left).
+    // 10x 400 ms of the mart's 820 (now 240–270 ms). A deal's runs of one
+    // stage follow each other in time, each left before the next is
+    // entered, so its first run in the stage has both the earliest entry
+    // and the earliest leaving (null when that run is its last: it never
+    // left).
     let in_stage = |i: usize, instant: &str| {
         when(col("step").eq(lit(i as i32 + 1)))
             .then(col(instant))
