@@ -63,21 +63,29 @@ pub fn attach_rate(
     .select([col("_fx_currency"), col("_fx_date"), col("_fx_rate")]);
     let mut in_row_order = JoinArgs::new(JoinType::Left);
     in_row_order.maintain_order = MaintainOrderJoin::Left;
-    lf.join(
-        found,
-        [col("_fx_currency"), col("_fx_date")],
-        [col("_fx_currency"), col("_fx_date")],
-        in_row_order,
-    )
-    .with_column(
-        when(col(currency).is_null().or(col(currency).eq(lit(reporting))))
-            .then(lit(1.0))
-            .otherwise(col("_fx_rate"))
-            .alias("fx_rate"),
-    )
-    .select([all()
-        .exclude_cols(["_fx_currency", "_fx_date", "_fx_rate"])
-        .as_expr()])
+    // Joined on the pair alone and set beside the rows (each pair is found
+    // once): a join of the whole table would copy every column of it.
+    let rates = lf
+        .clone()
+        .select([col("_fx_currency"), col("_fx_date")])
+        .join(
+            found,
+            [col("_fx_currency"), col("_fx_date")],
+            [col("_fx_currency"), col("_fx_date")],
+            in_row_order,
+        )
+        .select([col("_fx_rate")]);
+    concat_lf_horizontal([lf, rates], HConcatOptions::default())
+        .expect("the rate is new to the table")
+        .with_column(
+            when(col(currency).is_null().or(col(currency).eq(lit(reporting))))
+                .then(lit(1.0))
+                .otherwise(col("_fx_rate"))
+                .alias("fx_rate"),
+        )
+        .select([all()
+            .exclude_cols(["_fx_currency", "_fx_date", "_fx_rate"])
+            .as_expr()])
 }
 
 #[cfg(test)]
