@@ -61,22 +61,7 @@ pub fn attach_rate(
         &["_fx_currency"],
     )
     .select([col("_fx_currency"), col("_fx_date"), col("_fx_rate")]);
-    let mut in_row_order = JoinArgs::new(JoinType::Left);
-    in_row_order.maintain_order = MaintainOrderJoin::Left;
-    // Joined on the pair alone and set beside the rows (each pair is found
-    // once): a join of the whole table would copy every column of it.
-    let rates = lf
-        .clone()
-        .select([col("_fx_currency"), col("_fx_date")])
-        .join(
-            found,
-            [col("_fx_currency"), col("_fx_date")],
-            [col("_fx_currency"), col("_fx_date")],
-            in_row_order,
-        )
-        .select([col("_fx_rate")]);
-    concat_lf_horizontal([lf, rates], HConcatOptions::default())
-        .expect("the rate is new to the table")
+    crate::frames::with_found(lf, found, &["_fx_currency", "_fx_date"], &["_fx_rate"])
         .with_column(
             when(col(currency).is_null().or(col(currency).eq(lit(reporting))))
                 .then(lit(1.0))

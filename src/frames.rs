@@ -44,6 +44,27 @@ pub fn join_latest_at_or_before(
         .finish()
 }
 
+/// `lf` with the `take` columns of the `right` row that has each row's
+/// `keys` (named alike on both sides; null where none has them), in row
+/// order. `right` has each key once, so a row finds one row or none. The
+/// keys alone are joined and what they find set beside the rows: a join
+/// of the whole of `lf` copies every column of it (at 10x, the history's
+/// reference to its opportunities took 0.46 s that way, 0.39 s this way).
+/// The `take` columns must be new to `lf`.
+pub fn with_found(lf: LazyFrame, right: LazyFrame, keys: &[&str], take: &[&str]) -> LazyFrame {
+    let on: Vec<Expr> = keys.iter().map(|k| col(*k)).collect();
+    let mut in_row_order = JoinArgs::new(JoinType::Left);
+    // Rows stay in input order (no sort of the whole table afterwards).
+    in_row_order.maintain_order = MaintainOrderJoin::Left;
+    let found = lf
+        .clone()
+        .select(on.clone())
+        .join(right, on.clone(), on, in_row_order)
+        .select(take.iter().map(|t| col(*t)).collect::<Vec<_>>());
+    concat_lf_horizontal([lf, found], HConcatOptions::default())
+        .expect("the found columns are new to the frame")
+}
+
 /// The `by` of an as-of join: none when there are no columns (one group).
 fn by_names(by: &[&str]) -> Option<Vec<PlSmallStr>> {
     (!by.is_empty()).then(|| by.iter().map(|b| (*b).into()).collect())
