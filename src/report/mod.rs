@@ -101,11 +101,20 @@ pub struct Marts(BTreeMap<String, DataFrame>);
 
 impl Marts {
     pub fn read(output: &Storage, manifest: &Manifest) -> Result<Marts> {
-        let mut marts = BTreeMap::new();
-        for (name, columns) in READS.iter().flat_map(|r| r.iter()) {
-            let Some(dataset) = manifest.marts.get(*name) else {
-                continue;
-            };
+        let wanted: Vec<(&str, Option<&[&str]>, &publish::Dataset)> = READS
+            .iter()
+            .flat_map(|r| r.iter())
+            .filter_map(|(name, columns)| {
+                manifest
+                    .marts
+                    .get(*name)
+                    .map(|dataset| (*name, *columns, dataset))
+            })
+            .collect();
+        // Each mart on its own thread: the page is rendered at the end of
+        // a run, when nothing else is left to do (about 8 ms of the 30 ms
+        // a 1x run's page took, one mart after another).
+        let read = crate::in_parallel(&wanted, |(name, columns, dataset)| {
             let mut frame: Option<DataFrame> = None;
             for file in &dataset.files {
                 let bytes = output.get(&file.path)?;
@@ -121,9 +130,9 @@ impl Marts {
                     }
                 });
             }
-            marts.insert(name.to_string(), frame.unwrap_or_default());
-        }
-        Ok(Marts(marts))
+            Ok((name.to_string(), frame.unwrap_or_default()))
+        });
+        Ok(Marts(read.into_iter().collect::<Result<_>>()?))
     }
 
     /// A mart's rows, or None when the run did not publish it.
@@ -183,16 +192,23 @@ impl Settings {
 /// The whole page.
 pub fn render(manifest: &Manifest, marts: &Marts) -> Result<String> {
     let settings = Settings::of(manifest)?;
-    let sections = [
-        header(manifest),
-        quadrant::render(marts, &settings)?,
-        kpis::render(marts)?,
-        forecasts::render(marts, &settings)?,
-        commissions::render(marts, &settings)?,
-        leads::render(marts)?,
-        pipeline::movement(marts, &settings)?,
-        pipeline::conversion(marts)?,
+    // The sections in page order, each rendered on its own thread (the
+    // forecasts section alone took 13 of the 20 ms of a 1x run's page).
+    type Render = fn(&Marts, &Settings) -> Result<String>;
+    let renders: [Render; 7] = [
+        quadrant::render,
+        |marts, _| kpis::render(marts),
+        forecasts::render,
+        commissions::render,
+        |marts, _| leads::render(marts),
+        pipeline::movement,
+        |marts, _| pipeline::conversion(marts),
     ];
+    let sections = std::iter::once(Ok(header(manifest)))
+        .chain(crate::in_parallel(&renders, |render| {
+            render(marts, &settings)
+        }))
+        .collect::<Result<Vec<String>>>()?;
     Ok(format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
