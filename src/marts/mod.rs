@@ -289,7 +289,7 @@ fn performance_and_forecasts(
         let pipeline = s.spawn(|| -> Result<Vec<Mart>> {
             let (movement, movement_mart) = build(
                 pipeline_movement::SPEC,
-                pipeline_movement::build(models),
+                pipeline_movement::build(models)?,
                 on_built,
             )?;
             pipeline_movement::check_identity(&movement)?;

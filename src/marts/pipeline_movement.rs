@@ -76,8 +76,8 @@ const PATHS: [(&str, Option<&str>); 10] = [
     ("ending_pipeline", Some("ending_count")),
 ];
 
-pub fn build(models: &Models) -> LazyFrame {
-    let per_rep = movements(models)
+pub fn build(models: &Models) -> PolarsResult<LazyFrame> {
+    let per_rep = movements(models)?
         .group_by([col("rep_id"), col("quarter_idx")])
         .agg(sums())
         .join(
@@ -100,9 +100,9 @@ pub fn build(models: &Models) -> LazyFrame {
     let rows = quarter_scope_ids(models.rep_quarters(), &ALL_SCOPES)
         .join(totals, keys.clone(), keys, JoinArgs::new(JoinType::Left))
         .with_columns(zero_filled);
-    models
+    Ok(models
         .with_quarter_columns(rows)
-        .sort(SPEC.grain.iter().copied(), Default::default())
+        .sort(SPEC.grain.iter().copied(), Default::default()))
 }
 
 /// Every path's amount and count, summed.
@@ -118,7 +118,7 @@ fn sums() -> Vec<Expr> {
 /// One row per (opportunity, quarter) that moved the quarter's pipeline,
 /// with its `rep_id` and each path's amount and count (0 where it does not
 /// take that path).
-fn movements(models: &Models) -> LazyFrame {
+fn movements(models: &Models) -> PolarsResult<LazyFrame> {
     let quarters = models.spine().select([
         col("quarter_idx"),
         col("quarter_start"),
@@ -138,7 +138,7 @@ fn movements(models: &Models) -> LazyFrame {
         models.history.clone(),
         quarters.with_column(col("t1").alias("instant")),
         Some(col("t0")),
-    )
+    )?
     .with_columns([
         open_at_t0.clone().alias("_open_at_t0"),
         when(open_at_t0)
@@ -184,7 +184,7 @@ fn movements(models: &Models) -> LazyFrame {
             col("state_amount").alias("s1_amount"),
             col("state_close_date").alias("s1_close"),
         ]);
-    with_paths(models.with_deal_rep(moved))
+    Ok(with_paths(models.with_deal_rep(moved)))
 }
 
 /// Each path's amount and count on rows with `in_p0`, `a0`, `s1_kind`,

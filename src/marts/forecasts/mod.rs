@@ -45,7 +45,7 @@ pub fn build(models: &Models, config: &Config) -> PolarsResult<LazyFrame> {
         snaps.clone(),
         config.forecast.cycle_lookback_quarters,
     );
-    let sums = pipeline::at_snapshots(models, snaps.clone(), typical_cycles.clone());
+    let sums = pipeline::at_snapshots(models, snaps.clone(), typical_cycles.clone())?;
     let commits = rep_commit::commits(models, snaps.clone());
     let (growth, new_rep_months) = historical_growth::growth_inputs(models, config, snaps.clone());
 

@@ -17,14 +17,18 @@ use crate::intermediate::Models;
 /// Per (scope, scope_id, quarter_idx, snapshot_date): `won_to_date`,
 /// `stage_weighted_open`, `cycle_age_open` and `open_in_quarter`.
 /// `typical_cycles` is `cycle_age::typical_cycle`.
-pub fn at_snapshots(models: &Models, snaps: LazyFrame, typical_cycles: LazyFrame) -> LazyFrame {
+pub fn at_snapshots(
+    models: &Models,
+    snaps: LazyFrame,
+    typical_cycles: LazyFrame,
+) -> PolarsResult<LazyFrame> {
     // Every state here closes in the snapshot's quarter
     // (`states_closing_in`): open ones are the open pipeline closing in it,
     // won ones were won in it.
     let open_in_q = StageKind::Open.matches(col("state_kind"));
     let won_in_q = StageKind::Won.matches(col("state_kind"));
     // Summed per rep first; teams and the company add up their reps.
-    let per_rep = states_at_snapshots(models, snaps)
+    let per_rep = states_at_snapshots(models, snaps)?
         .join(
             typical_cycles,
             [col("quarter_idx")],
@@ -52,7 +56,7 @@ pub fn at_snapshots(models: &Models, snaps: LazyFrame, typical_cycles: LazyFrame
             [col("rep_id")],
             JoinArgs::new(JoinType::Inner),
         );
-    in_scopes(per_rep, &ALL_SCOPES)
+    Ok(in_scopes(per_rep, &ALL_SCOPES)
         .group_by([
             col("scope"),
             col("scope_id"),
@@ -64,15 +68,15 @@ pub fn at_snapshots(models: &Models, snaps: LazyFrame, typical_cycles: LazyFrame
             col("stage_weighted_open").sum(),
             col("cycle_age_open").sum(),
             col("open_in_quarter").sum(),
-        ])
+        ]))
 }
 
 /// Every deal's state at every snapshot of the quarter its state's close
 /// date is in, with the opportunity's rep and created_date and the
 /// snapshot's quarter and instant: the only snapshots where a state counts
 /// (won in the quarter, or open closing in it, SPEC §4.4).
-fn states_at_snapshots(models: &Models, snaps: LazyFrame) -> LazyFrame {
-    models.with_deal_rep(states_closing_in(
+fn states_at_snapshots(models: &Models, snaps: LazyFrame) -> PolarsResult<LazyFrame> {
+    Ok(models.with_deal_rep(states_closing_in(
         models.history.clone(),
         snaps.select([
             col("quarter_idx"),
@@ -81,5 +85,5 @@ fn states_at_snapshots(models: &Models, snaps: LazyFrame) -> LazyFrame {
             col("instant"),
         ]),
         None,
-    ))
+    )?))
 }
