@@ -188,13 +188,19 @@ pub fn published(spec: &MartSpec, lf: LazyFrame) -> LazyFrame {
 /// it while the others are built); called from the threads that build them.
 pub type OnBuilt<'a> = &'a (dyn Fn(&Mart) + Sync);
 
-/// Collects a mart: its full frame (with the helper columns later marts
-/// read, such as `quarter_idx`), and its published form, grain-checked,
-/// handed to `on_built`.
-fn build(spec: MartSpec, lf: LazyFrame, on_built: OnBuilt) -> Result<(DataFrame, Mart)> {
+/// Makes a mart's plan (`plan`) and collects it: its full frame (with the
+/// helper columns later marts read, such as `quarter_idx`), and its
+/// published form, grain-checked, handed to `on_built`. The mart's time
+/// and errors include making the plan: some plans collect a part as they
+/// are made (`states_closing_in`).
+fn build(
+    spec: MartSpec,
+    plan: impl FnOnce() -> PolarsResult<LazyFrame>,
+    on_built: OnBuilt,
+) -> Result<(DataFrame, Mart)> {
     let started = std::time::Instant::now();
     let during = || format!("building mart `{}`", spec.name);
-    let full = lf.collect().during(during)?;
+    let full = plan().and_then(LazyFrame::collect).during(during)?;
     let frame = published(&spec, full.clone().lazy())
         .collect()
         .during(during)?;
@@ -247,13 +253,13 @@ pub fn build_all_then(
             Ok(vec![
                 build(
                     lead_scores::SPEC,
-                    lead_scores::build(models, config)?,
+                    || lead_scores::build(models, config),
                     on_built,
                 )?
                 .1,
                 build(
                     commissions_monthly::SPEC,
-                    commissions_monthly::build(models, config)?,
+                    || commissions_monthly::build(models, config),
                     on_built,
                 )?
                 .1,
@@ -283,19 +289,19 @@ fn performance_and_forecasts(
     on_built: OnBuilt,
 ) -> Result<Vec<Mart>> {
     let (performance_full, performance) =
-        build(rep_quarter_performance::SPEC, performance, on_built)?;
+        build(rep_quarter_performance::SPEC, || Ok(performance), on_built)?;
     let performance_full = &performance_full;
     let (pipeline, forecasting) = std::thread::scope(|s| {
         let pipeline = s.spawn(|| -> Result<Vec<Mart>> {
             let (movement, movement_mart) = build(
                 pipeline_movement::SPEC,
-                pipeline_movement::build(models)?,
+                || pipeline_movement::build(models),
                 on_built,
             )?;
             pipeline_movement::check_identity(&movement)?;
             let (_, conversion) = build(
                 stage_conversion::SPEC,
-                stage_conversion::build(models, config),
+                || Ok(stage_conversion::build(models, config)),
                 on_built,
             )?;
             Ok(vec![movement_mart, conversion])
@@ -318,28 +324,41 @@ fn forecasting(
     on_built: OnBuilt,
 ) -> Result<Vec<Mart>> {
     let mut marts = Vec::with_capacity(5);
-    let mut add = |spec: MartSpec, lf: LazyFrame| -> Result<DataFrame> {
-        let (full, mart) = build(spec, lf, on_built)?;
+    let mut add = |built: Result<(DataFrame, Mart)>| -> Result<DataFrame> {
+        let (full, mart) = built?;
         marts.push(mart);
         Ok(full)
     };
-    let trends = add(
+    let trends = add(build(
         rep_quarter_trends::SPEC,
-        rep_quarter_trends::build(performance.clone().lazy(), config)?,
-    )?;
-    add(
+        || rep_quarter_trends::build(performance.clone().lazy(), config),
+        on_built,
+    ))?;
+    add(build(
         team_quarter_kpis::SPEC,
-        team_quarter_kpis::build(performance.clone().lazy(), trends.lazy()),
-    )?;
-    let forecast_rows = add(forecasts::SPEC, forecasts::build(models, config)?)?;
-    let accuracy = add(
+        || {
+            Ok(team_quarter_kpis::build(
+                performance.clone().lazy(),
+                trends.lazy(),
+            ))
+        },
+        on_built,
+    ))?;
+    let forecast_rows = add(build(
+        forecasts::SPEC,
+        || forecasts::build(models, config),
+        on_built,
+    ))?;
+    let accuracy = add(build(
         forecast_accuracy::SPEC,
-        forecast_accuracy::build(models, forecast_rows.lazy()),
-    )?;
-    add(
+        || Ok(forecast_accuracy::build(models, forecast_rows.lazy())),
+        on_built,
+    ))?;
+    add(build(
         forecast_accuracy_summary::SPEC,
-        forecast_accuracy_summary::build(accuracy.lazy())?,
-    )?;
+        || forecast_accuracy_summary::build(accuracy.lazy()),
+        on_built,
+    ))?;
     Ok(marts)
 }
 
