@@ -283,13 +283,12 @@ impl Models {
         self.calendar.quarter_index_expr(date)
     }
 
-    /// `quarter_idx` of a Date (or instant) expression in a covered
-    /// quarter, null outside them: for millions of rows that are summed
-    /// into covered quarters only (a lookup by day, a third of the time of
-    /// `quarter_of`).
-    pub fn covered_quarter_of(&self, date: Expr) -> Expr {
+    /// `quarter_idx` of an instant expression in a covered quarter, null
+    /// outside them: for millions of rows that are summed into covered
+    /// quarters only (a lookup by day, a third of the time of `quarter_of`).
+    pub fn covered_quarter_of(&self, instant: Expr) -> Expr {
         self.calendar
-            .quarter_index_within_expr(date, self.quarters())
+            .quarter_index_within_expr(instant, self.quarters())
     }
 }
 
