@@ -186,13 +186,25 @@ pub fn states_closing_in(
         Some(earlier) => is_state_at(col("instant")).or(is_state_at(earlier)),
         None => is_state_at(col("instant")),
     };
+    // Collected once, so that the places found are places in this frame.
+    // The history is in memory (`Models`): this selects its columns, no copy.
+    let history = history
+        .select(
+            [
+                col(DEAL),
+                col("changed_at"),
+                col("next_change"),
+                col(CLOSE_QUARTER).alias("quarter_idx"),
+            ]
+            .into_iter()
+            .chain(state_columns())
+            .collect::<Vec<_>>(),
+        )
+        .collect()?;
     let kept = history
         .clone()
-        .select([
-            col("changed_at"),
-            col("next_change"),
-            col(CLOSE_QUARTER).alias("quarter_idx"),
-        ])
+        .lazy()
+        .select([col("changed_at"), col("next_change"), col("quarter_idx")])
         .with_row_index(PLACE, None)
         .join(
             at,
@@ -202,15 +214,8 @@ pub fn states_closing_in(
         )
         .filter(wanted)
         .collect()?;
-    // The history is in memory (`Models`): this selects its columns, no copy.
     let states = history
-        .select(
-            [col(DEAL)]
-                .into_iter()
-                .chain(state_columns())
-                .collect::<Vec<_>>(),
-        )
-        .collect()?
+        .drop_many(["changed_at", "next_change", "quarter_idx"])
         .take(kept.column(PLACE)?.idx()?)?;
     Ok(kept.drop(PLACE)?.hstack(states.columns())?.lazy())
 }
