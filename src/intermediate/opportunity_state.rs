@@ -182,6 +182,8 @@ pub fn states_closing_in(
     also_at: Option<Expr>,
 ) -> PolarsResult<LazyFrame> {
     const PLACE: &str = "_history_row";
+    // What the join and the filter read; the rest is taken at the places kept.
+    const INSTANTS: [&str; 3] = ["changed_at", "next_change", "quarter_idx"];
     let wanted = match also_at {
         Some(earlier) => is_state_at(col("instant")).or(is_state_at(earlier)),
         None => is_state_at(col("instant")),
@@ -204,7 +206,7 @@ pub fn states_closing_in(
     let kept = history
         .clone()
         .lazy()
-        .select([col("changed_at"), col("next_change"), col("quarter_idx")])
+        .select(INSTANTS.map(col))
         .with_row_index(PLACE, None)
         .join(
             at,
@@ -215,7 +217,7 @@ pub fn states_closing_in(
         .filter(wanted)
         .collect()?;
     let states = history
-        .drop_many(["changed_at", "next_change", "quarter_idx"])
+        .drop_many(INSTANTS)
         .take(kept.column(PLACE)?.idx()?)?;
     Ok(kept.drop(PLACE)?.hstack(states.columns())?.lazy())
 }

@@ -619,7 +619,7 @@ fn key_hashes(parsed: &DataFrame, key: &[&str], threads: usize) -> Result<Vec<u6
 
 /// The text a typed number that is no number prints (`NaN`, `inf`,
 /// `-inf`, as polars prints them), without printing every row; null for
-/// other types, whose typed values are all valid.
+/// any other column, which has no such value (`Forms::non_finite`).
 fn non_finite_text(forms: &Forms, c: &ColumnSpec) -> Expr {
     if !forms.non_finite.contains(c.name) {
         return lit(NULL).cast(DataType::String);
