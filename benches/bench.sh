@@ -9,6 +9,8 @@
 # time over the smallest's. Measured here, never asserted in a test.
 #
 #   bash benches/bench.sh                  # release build, scales 33 and 330
+#                                          # (whole-program optimized: ~20 min
+#                                          # clean, ~9 min after a change)
 #   SCALES=33 bash benches/bench.sh        # 1x only
 #   SCALES=5 PROFILE=dev bash benches/bench.sh
 #   RUNS=3 bash benches/bench.sh          # each run three times: the median
