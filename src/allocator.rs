@@ -3,7 +3,7 @@
 //! back to the kernel and faulted them in again, a third of the run), and
 //! sets it up first thing with `set_up`.
 //!
-//! Why, measured on the 2-core development VM (README, "Development"):
+//! Why, measured on the 2-core development VM (`docs/performance.md`):
 //! - mimalloc keeps memory an arena freed for a delay before it returns it
 //!   to the kernel (1 s by default), and returns it only when the allocator
 //!   is next called on the thread that freed it. A run stages its tables on
