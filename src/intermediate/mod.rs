@@ -39,8 +39,8 @@ pub struct Models {
     /// with `kind` and `probability` of the current stage, and `DEAL`.
     pub opportunities: LazyFrame,
     /// Real and synthetic history of those opportunities, `changed_at ≤ as_of`,
-    /// `amount` in reporting currency, with `DEAL`, sorted by `DEAL`
-    /// (opportunity_id order) and instant,
+    /// `amount` in reporting currency, by `DEAL` (no opportunity_id), sorted
+    /// by `DEAL` (opportunity_id order) and instant,
     /// with `next_change` (`opportunity_state::with_next_change`) and the
     /// quarter_idx of the row's close date (`opportunity_state::CLOSE_QUARTER`).
     pub history: LazyFrame,
@@ -318,7 +318,6 @@ fn history(
     // Found once for both: the synthetic rows and their count.
     let without_history = opportunity_state::without_history(
         opportunities.clone().select([
-            col("opportunity_id"),
             col(DEAL),
             col("created_date"),
             col("close_date"),

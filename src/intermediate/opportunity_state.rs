@@ -25,11 +25,14 @@ pub fn without_history(opportunities: LazyFrame, history: LazyFrame) -> LazyFram
     )
 }
 
-/// History rows: `opportunity_id`, `DEAL`, `changed_at`, `stage`, `amount`
-/// (reporting currency), `close_date`. `history` has the staged rows with
-/// `fx_rate`; `without_history` the current rows (`opportunity_id`, `DEAL`,
-/// `created_date`, `close_date`, `stage`, `amount` already converted) of
-/// the opportunities with none of them (`without_history`).
+/// History rows: `DEAL`, `changed_at`, `stage`, `amount` (reporting
+/// currency), `close_date`. `history` has the staged rows with `fx_rate`;
+/// `without_history` the current rows (`DEAL`, `created_date`,
+/// `close_date`, `stage`, `amount` already converted) of the opportunities
+/// with none of them (`without_history`). An opportunity is its `DEAL`
+/// from here on: no mart reads a history row's opportunity_id, and its
+/// text, carried through the union, the cut, the join to the stage kinds
+/// and the sort, was a tenth of the models' time at 10x.
 /// Synthetic rows (SPEC §2, §7): when open, one row at `created_date 00:00`
 /// with the current values; when closed, that row with `first_open_stage`
 /// instead and a second row at `close_date 00:00` with the current stage. On
@@ -41,7 +44,6 @@ pub fn history_with_synthetic(
     first_open_stage: &str,
 ) -> LazyFrame {
     let real = history.select([
-        col("opportunity_id"),
         col(DEAL),
         col("changed_at"),
         col("stage"),
@@ -56,7 +58,6 @@ pub fn history_with_synthetic(
     );
     let is_closed = StageKind::Open.matches(col("kind")).not();
     let opening = without_history.clone().select([
-        col("opportunity_id"),
         col(DEAL),
         midnight(col("created_date")).alias("changed_at"),
         when(is_closed.clone())
@@ -68,7 +69,6 @@ pub fn history_with_synthetic(
         lit(0i32).alias("_synthetic_order"),
     ]);
     let closing = without_history.filter(is_closed).select([
-        col("opportunity_id"),
         col(DEAL),
         midnight(col("close_date")).alias("changed_at"),
         col("stage"),
