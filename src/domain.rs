@@ -25,9 +25,19 @@ impl StageKind {
         }
     }
 
-    /// `kind` (a column of stage kinds) holds this kind.
+    /// How a `kind` column holds this kind (`intermediate::stage_kinds`):
+    /// a number, compared on every history row where a text was.
+    pub fn code(self) -> i32 {
+        match self {
+            StageKind::Open => 0,
+            StageKind::Won => 1,
+            StageKind::Lost => 2,
+        }
+    }
+
+    /// `kind` (a column of stage kinds, `code`) holds this kind.
     pub fn matches(self, kind: Expr) -> Expr {
-        kind.eq(lit(self.as_str()))
+        kind.eq(lit(self.code()))
     }
 }
 

@@ -77,11 +77,11 @@ pub struct Models {
     pub synthesized_histories: usize,
 }
 
-/// `stage`, `kind` ("open", "won", "lost"), `probability` from the config.
+/// `stage`, `kind` (`StageKind::code`), `probability` from the config.
 pub fn stage_kinds(config: &Config) -> LazyFrame {
     df!(
         "stage" => config.stages.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
-        "kind" => config.stages.iter().map(|s| s.kind.as_str()).collect::<Vec<_>>(),
+        "kind" => config.stages.iter().map(|s| s.kind.code()).collect::<Vec<_>>(),
         "probability" => config.stages.iter().map(|s| s.probability).collect::<Vec<_>>(),
     )
     .expect("one length")
@@ -344,4 +344,30 @@ fn history(
         JoinArgs::new(JoinType::Left),
     );
     (history, synthesized)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stages each kind's test picks from the stage table, for the
+    /// default stages: five open ones, one won, one lost.
+    #[test]
+    fn each_kind_picks_its_stages() {
+        let config = Config::default();
+        let picked = |kind: StageKind| -> Vec<String> {
+            let df = stage_kinds(&config)
+                .filter(kind.matches(col("kind")))
+                .collect()
+                .unwrap();
+            let names = df.column("stage").unwrap().str().unwrap().clone();
+            names.iter().flatten().map(str::to_string).collect()
+        };
+        assert_eq!(
+            picked(StageKind::Open),
+            ["Discovery", "Qualified", "Demo", "Trial", "Negotiation"]
+        );
+        assert_eq!(picked(StageKind::Won), ["Closed Won"]);
+        assert_eq!(picked(StageKind::Lost), ["Closed Lost"]);
+    }
 }
