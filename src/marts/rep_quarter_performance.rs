@@ -237,6 +237,9 @@ fn activities(models: &Models) -> LazyFrame {
             count_where(col("meeting")).alias("meetings"),
         ],
     )
+    // Staging holds the activities' rep_id as an Enum of the reps'; the
+    // rep-quarter rows it joins hold the text.
+    .with_column(col("rep_id").cast(DataType::String))
 }
 
 /// The median first-response time of the leads assigned to the rep, by the

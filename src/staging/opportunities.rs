@@ -52,5 +52,6 @@ pub fn rules(config: &Config) -> Rules {
             date: "close_date",
             reporting: config.reporting_currency.clone(),
         }),
+        ..Default::default()
     }
 }

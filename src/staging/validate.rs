@@ -100,6 +100,56 @@ pub struct Fx {
     pub reporting: String,
 }
 
+/// A text column whose values must be among a few known ones: a value
+/// outside them is rejected with `reason` (a null is left to the other
+/// checks). The column is cast to a polars Enum of those values, which is
+/// the check (an unknown value casts to null), and the valid rows hold the
+/// Enum: a number of one or two bytes a row instead of a 16-byte text
+/// view, which later plans compare and group as a number. The activities'
+/// rep_id and activity_type are held so: the cast costs what the set
+/// lookups it replaces cost, and the performance mart, which tests each
+/// activity's type and groups them by rep, took 300–323 ms instead of
+/// 356–377 ms at 1x on one thread (`docs/performance.md`).
+pub struct OneOf {
+    pub column: &'static str,
+    pub values: Values,
+    pub reason: Reason,
+}
+
+/// The values a `OneOf` column may take.
+pub enum Values {
+    /// Given by the config (the activity types).
+    Given(Vec<String>),
+    /// The parent table's valid keys under the same name: a reference
+    /// (`Reference`, whose semantics it has: a rejected parent rejects its
+    /// children).
+    KeysOf(&'static TableSpec),
+}
+
+impl OneOf {
+    /// The name of the Enum column made beside `column` while validating.
+    fn held_name(column: &str) -> String {
+        format!("_one_of_{column}")
+    }
+
+    /// The Enum of the values.
+    fn dtype(&self, parents: &Staged) -> Result<DataType> {
+        let categories = match &self.values {
+            Values::Given(values) => FrozenCategories::new(values.iter().map(String::as_str)),
+            Values::KeysOf(parent) => {
+                let keys = parents
+                    .get(parent)
+                    .valid
+                    .column(self.column)?
+                    .str()?
+                    .clone();
+                FrozenCategories::new(keys.iter().flatten())
+            }
+        }?;
+        Ok(DataType::from_frozen_categories(categories))
+    }
+}
+
 /// What a table checks beyond parsing.
 #[derive(Default)]
 pub struct Rules {
@@ -108,6 +158,8 @@ pub struct Rules {
     /// Row-local checks, each with its reason.
     pub checks: Vec<(Reason, Expr)>,
     pub references: Vec<Reference>,
+    /// Columns held as an Enum of the values they may take.
+    pub one_of: Vec<OneOf>,
     /// Adds `fx_rate` after references.
     pub fx: Option<Fx>,
 }
@@ -115,12 +167,29 @@ pub struct Rules {
 impl Rules {
     /// The tables whose valid rows these rules read: staged first.
     pub fn parents(&self) -> Vec<&'static str> {
-        let mut parents: Vec<&'static str> =
-            self.references.iter().map(|r| r.parent.name).collect();
+        let mut parents: Vec<&'static str> = self
+            .referenced()
+            .into_iter()
+            .map(|(parent, _)| parent.name)
+            .collect();
         if self.fx.is_some() {
             parents.push(fx_rates::SPEC.name);
         }
         parents
+    }
+
+    /// Each parent table referenced, with the columns read from its valid
+    /// rows (the key, and the columns a reference takes).
+    pub fn referenced(&self) -> Vec<(&'static TableSpec, Vec<&'static str>)> {
+        let references = self.references.iter().map(|r| {
+            let columns = std::iter::once(r.column).chain(r.takes.iter().copied());
+            (r.parent, columns.collect())
+        });
+        let keys = self.one_of.iter().filter_map(|o| match o.values {
+            Values::KeysOf(parent) => Some((parent, vec![o.column])),
+            Values::Given(_) => None,
+        });
+        references.chain(keys).collect()
     }
 }
 
@@ -205,18 +274,66 @@ pub fn validate(
         lf = joined;
         checks.push(check);
     }
+    let mut held = Vec::with_capacity(rules.one_of.len());
+    for one in &rules.one_of {
+        let name = OneOf::held_name(one.column);
+        lf = lf.with_column(col(one.column).cast(one.dtype(parents)?).alias(&name));
+        checks.push((
+            one.reason,
+            col(one.column).is_not_null().and(col(&name).is_null()),
+        ));
+        held.push(one.column);
+    }
     let has_fx = rules.fx.is_some();
     if let Some(fx) = rules.fx {
         let rates = parents.valid(&fx_rates::SPEC);
         lf = currency::attach_rate(lf, fx.currency, fx.date, rates, &fx.reporting);
         checks.push((Reason::MissingFxRate, col("fx_rate").is_null()));
     }
+    // A row's reason is the first that holds, in `Reason` order (the one
+    // of references and of `one_of` checks among them); stable, so checks
+    // of one reason keep the order they were given in.
+    checks.sort_by_key(|(r, _)| *r);
     // Collected once: every mart and the child tables' reference checks read
     // the staged table, and the quarantine counts go into the manifest.
-    let checked = lf.collect()?;
+    let mut checked = lf.collect()?;
+    for column in &held {
+        held_in_pieces(&mut checked, column)?;
+    }
     let slices = check_slices(checked.height());
     let checked = with_reason(checked, checks, slices)?;
-    split(spec, &forms, checked, sources, rows_read, has_fx)
+    split(spec, &forms, checked, sources, rows_read, has_fx, &held)
+}
+
+/// The Enum that `OneOf` made of `column`, cut into the pieces the table
+/// is in (`_row`'s) as slices of it. polars casts a column to an Enum in
+/// one piece, and a table whose columns are cut unlike is copied into one
+/// piece by the next plan that reads it (`read::stacked`): without this
+/// the 1x run's peak rose from 0.75 to 1.07–1.11 GiB.
+fn held_in_pieces(checked: &mut DataFrame, column: &str) -> Result<()> {
+    let lengths: Vec<usize> = checked
+        .column("_row")?
+        .as_materialized_series()
+        .chunk_lengths()
+        .collect();
+    let name = OneOf::held_name(column);
+    let whole = checked.column(&name)?.as_materialized_series();
+    if lengths.len() < 2 || whole.chunk_lengths().eq(lengths.iter().copied()) {
+        return Ok(());
+    }
+    let whole = whole.rechunk();
+    let mut at = 0;
+    let mut pieces = lengths.iter().map(|&len| {
+        let piece = whole.slice(at as i64, len);
+        at += len;
+        piece
+    });
+    let mut cut = pieces.next().expect("two pieces or more");
+    for piece in pieces {
+        cut.append_owned(piece)?;
+    }
+    checked.with_column(cut.into_column())?;
+    Ok(())
 }
 
 /// `raw` with `_row`, each row's place in the table (from 0), cut into
@@ -840,6 +957,7 @@ fn split(
     sources: &[SourceFile],
     rows_read: usize,
     has_fx: bool,
+    held: &[&str],
 ) -> Result<Validated> {
     let duplicates_collapsed = match checked.column(COLLAPSED) {
         Ok(c) => c.bool()?.sum().unwrap_or(0) as usize,
@@ -853,7 +971,13 @@ fn split(
         .columns
         .iter()
         .filter(|c| c.kept)
-        .map(|c| col(c.name))
+        .map(|c| {
+            if held.contains(&c.name) {
+                col(OneOf::held_name(c.name)).alias(c.name)
+            } else {
+                col(c.name)
+            }
+        })
         .collect();
     if has_fx {
         valid_cols.push(col("fx_rate"));
@@ -1145,14 +1269,14 @@ mod tests {
     #[test]
     fn columns_other_tables_reference_are_staged() {
         for spec in crate::staging::TABLES {
-            for r in (spec.rules)(&crate::config::Config::default()).references {
-                for name in std::iter::once(r.column).chain(r.takes.iter().copied()) {
-                    let column = r.parent.columns.iter().find(|c| c.name == name);
+            for (parent, columns) in (spec.rules)(&crate::config::Config::default()).referenced() {
+                for name in columns {
+                    let column = parent.columns.iter().find(|c| c.name == name);
                     assert!(
                         column.is_some_and(|c| c.kept),
                         "{} references {}.{name}, which is not staged",
                         spec.name,
-                        r.parent.name
+                        parent.name
                     );
                 }
             }

@@ -261,9 +261,116 @@ fn activity_ids_are_checked_but_not_staged() {
     let valid = &activities.valid;
     assert_eq!(valid.height(), 1);
     assert!(valid.column("activity_id").is_err(), "{:?}", valid.schema());
+    // Held as an Enum of the configured types (`validate::OneOf`), as is
+    // rep_id of the reps' ids.
+    let held = |name: &str| valid.column(name).unwrap().clone();
+    assert!(
+        matches!(held("activity_type").dtype(), DataType::Enum(_, _)),
+        "{:?}",
+        valid.schema()
+    );
+    assert!(
+        matches!(held("rep_id").dtype(), DataType::Enum(_, _)),
+        "{:?}",
+        valid.schema()
+    );
+    let text = |name: &str| held(name).cast(&DataType::String).unwrap();
+    assert_eq!(text("activity_type").str().unwrap().get(0), Some("meeting"));
+    assert_eq!(text("rep_id").str().unwrap().get(0), Some("R1"));
+}
+
+/// The activities' rep_id and activity_type are checked by their cast to
+/// an Enum (`validate::OneOf`): a rep that is not a valid rep (R2 is
+/// rejected for its dates, R9 is nowhere) is unknown_reference, a type
+/// outside the configured ones (types match exactly: "Call" is not "call")
+/// is unknown_activity_type, and that reason comes first when both are
+/// wrong (A3); a missing rep_id is missing_required. The valid rows, A1
+/// and A7, hold each column as an Enum of exactly the accepted values:
+/// the valid reps R1 and R3, the seven default types in name order.
+#[test]
+fn activity_reps_and_types_are_checked_by_their_enum() {
+    let s = stage_files(&[
+        (
+            "reps/reps.csv",
+            concat!(
+                "rep_id,team,level,hire_date,end_date\n",
+                "R1,East,junior,2023-01-01,\n",
+                "R2,East,junior,2023-05-01,2023-01-01\n",
+                "R3,West,senior,2023-01-01,\n",
+            ),
+        ),
+        (
+            "activities/a.csv",
+            concat!(
+                "activity_id,rep_id,activity_type,started_at\n",
+                "A1,R1,call,2024-01-05T10:00:00Z\n",
+                "A2,R2,call,2024-01-05T10:00:00Z\n",
+                "A3,R9,fax,2024-01-05T10:00:00Z\n",
+                "A4,R9,call,2024-01-05T10:00:00Z\n",
+                "A5,,call,2024-01-05T10:00:00Z\n",
+                "A6,R3,Call,2024-01-05T10:00:00Z\n",
+                "A7,R3,meeting,2024-01-06T10:00:00Z\n",
+            ),
+        ),
+    ]);
     assert_eq!(
-        valid.column("activity_type").unwrap().str().unwrap().get(0),
-        Some("meeting")
+        reasons(s.get(&staging::reps::SPEC)),
+        [(2, "date_order".into())]
+    );
+    let activities = s.get(&staging::activities::SPEC);
+    assert_eq!(
+        reasons(activities),
+        [
+            (2, "unknown_reference".into()),
+            (3, "unknown_activity_type".into()),
+            (4, "unknown_reference".into()),
+            (5, "missing_required".into()),
+            (6, "unknown_activity_type".into()),
+        ]
+    );
+    // The quarantine keeps the texts as they were.
+    assert_eq!(text(activities, "rep_id", 1).as_deref(), Some("R9"));
+    assert_eq!(text(activities, "activity_type", 1).as_deref(), Some("fax"));
+    let valid = &activities.valid;
+    let values = |name: &str| -> (Vec<String>, Vec<String>) {
+        let column = valid.column(name).unwrap();
+        let DataType::Enum(categories, _) = column.dtype() else {
+            panic!("{name} is {:?}, not an Enum", column.dtype());
+        };
+        let categories = categories
+            .categories()
+            .values_iter()
+            .map(String::from)
+            .collect();
+        let text = column.cast(&DataType::String).unwrap();
+        let rows = text
+            .str()
+            .unwrap()
+            .iter()
+            .map(|v| v.unwrap().to_string())
+            .collect();
+        (rows, categories)
+    };
+    assert_eq!(
+        values("rep_id"),
+        (
+            vec!["R1".into(), "R3".into()],
+            vec!["R1".into(), "R3".into()]
+        )
+    );
+    let (types, categories) = values("activity_type");
+    assert_eq!(types, ["call", "meeting"]);
+    assert_eq!(
+        categories,
+        [
+            "admin",
+            "call",
+            "demo",
+            "email",
+            "internal_meeting",
+            "meeting",
+            "training"
+        ]
     );
 }
 

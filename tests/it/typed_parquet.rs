@@ -635,10 +635,14 @@ fn a_table_in_pieces_is_staged_as_one_file() {
     assert_eq!(reasons_by_file(&in_pieces), expected);
     assert_eq!(in_pieces.stats.rows_read, 12);
     assert_eq!(in_pieces.stats.duplicates_collapsed, 1);
-    let valid: Vec<(String, f64)> = in_pieces
+    // activity_type is held as an Enum of the configured types.
+    let types = in_pieces
         .valid
         .column("activity_type")
         .unwrap()
+        .cast(&DataType::String)
+        .unwrap();
+    let valid: Vec<(String, f64)> = types
         .str()
         .unwrap()
         .iter()
@@ -662,9 +666,16 @@ fn a_table_in_pieces_is_staged_as_one_file() {
             ("email".to_string(), 7.0),
         ]
     );
+    // Every column, the Enums too, in the same pieces.
     assert!(
-        in_pieces.valid.first_col_n_chunks() > 1,
-        "the valid rows were copied into one piece"
+        staging::read::pieces(&in_pieces.valid).is_some_and(|p| p.len() > 1),
+        "the valid rows were copied into one piece, or their columns cut unlike: {:?}",
+        in_pieces
+            .valid
+            .columns()
+            .iter()
+            .map(|c| (c.name().clone(), c.n_chunks()))
+            .collect::<Vec<_>>()
     );
     // The one CSV file's rows are numbered over the whole table.
     assert_staged_alike(
@@ -673,4 +684,57 @@ fn a_table_in_pieces_is_staged_as_one_file() {
         &one_file,
         &["source_file", "source_row"],
     );
+}
+
+/// Five valid activities in two typed Parquet files, of three rows and
+/// two (each file one piece): every row is kept, so the valid rows are
+/// the checked table as it is, and every column of them, rep_id and
+/// activity_type held as Enums (`validate::OneOf`) too, is in those two
+/// pieces. polars casts a column to an Enum in one piece; a table whose
+/// columns are cut unlike is copied into one piece by the next plan.
+#[test]
+fn activities_held_as_enums_stay_in_their_pieces() {
+    let text = df!(
+        "activity_id" => ["A1", "A2", "A3", "A4", "A5"],
+        "rep_id" => ["R1"; 5],
+        "activity_type" => ["call", "email", "meeting", "call", "demo"],
+        "started_at" => (10..15).map(|d| format!("2024-01-{d}T09:00:00.000000Z")).collect::<Vec<_>>(),
+        "duration_minutes" => [10.0, 5.0, 30.0, 2.0, 45.0],
+    )
+    .unwrap();
+    let typed = text
+        .lazy()
+        .with_column(utc_instants("started_at"))
+        .collect()
+        .unwrap();
+    let staged = staged_table(
+        vec![
+            (
+                "activities/a-0.parquet",
+                parquet_written(typed.slice(0, 3), StatisticsOptions::full(), 3),
+            ),
+            (
+                "activities/a-1.parquet",
+                parquet_written(typed.slice(3, 2), StatisticsOptions::full(), 2),
+            ),
+        ],
+        &staging::activities::SPEC,
+    );
+    assert_eq!(staged.stats.rejected, 0);
+    let valid = &staged.valid;
+    let layout: Vec<(String, Vec<usize>)> = valid
+        .columns()
+        .iter()
+        .map(|c| {
+            let lengths = c.as_materialized_series().chunk_lengths().collect();
+            (c.name().to_string(), lengths)
+        })
+        .collect();
+    for (name, lengths) in &layout {
+        assert_eq!(lengths, &[3, 2], "{name}: {layout:?}");
+    }
+    assert!(matches!(
+        valid.column("rep_id").unwrap().dtype(),
+        DataType::Enum(_, _)
+    ));
 }
