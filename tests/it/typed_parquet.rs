@@ -530,6 +530,27 @@ fn a_table_without_a_key_with_csv_and_typed_parquet_files() {
     }
 }
 
+/// The activities `typed` staged from two typed Parquet files: its first
+/// `first` rows in `a-0`, the rest in `a-1`, in row groups of at most
+/// `groups.0` and `groups.1` rows.
+fn activities_in_two_files(typed: &DataFrame, first: usize, groups: (usize, usize)) -> StagedTable {
+    let file =
+        |rows: DataFrame, group: usize| parquet_written(rows, StatisticsOptions::full(), group);
+    staged_table(
+        vec![
+            (
+                "activities/a-0.parquet",
+                file(typed.slice(0, first), groups.0),
+            ),
+            (
+                "activities/a-1.parquet",
+                file(typed.slice(first as i64, typed.height() - first), groups.1),
+            ),
+        ],
+        &staging::activities::SPEC,
+    )
+}
+
 /// A large table arrives in files of several row groups each, and staging
 /// leaves it in those pieces rather than copying it into one (issue 10).
 /// Twelve activities by hand, typed Parquet: rows 1–5 in `a-0` (row groups
@@ -603,19 +624,7 @@ fn a_table_in_pieces_is_staged_as_one_file() {
         ])
         .collect()
         .unwrap();
-    let in_pieces = staged_table(
-        vec![
-            (
-                "activities/a-0.parquet",
-                parquet_written(typed.slice(0, 5), StatisticsOptions::full(), 2),
-            ),
-            (
-                "activities/a-1.parquet",
-                parquet_written(typed.slice(5, 7), StatisticsOptions::full(), 3),
-            ),
-        ],
-        &staging::activities::SPEC,
-    );
+    let in_pieces = activities_in_two_files(&typed, 5, (2, 3));
     let mut csv = Vec::new();
     CsvWriter::new(&mut csv).finish(&mut text.clone()).unwrap();
     let one_file = staged_table(vec![("activities/a.csv", csv)], &staging::activities::SPEC);
@@ -707,19 +716,7 @@ fn activities_held_as_enums_stay_in_their_pieces() {
         .with_column(utc_instants("started_at"))
         .collect()
         .unwrap();
-    let staged = staged_table(
-        vec![
-            (
-                "activities/a-0.parquet",
-                parquet_written(typed.slice(0, 3), StatisticsOptions::full(), 3),
-            ),
-            (
-                "activities/a-1.parquet",
-                parquet_written(typed.slice(3, 2), StatisticsOptions::full(), 2),
-            ),
-        ],
-        &staging::activities::SPEC,
-    );
+    let staged = activities_in_two_files(&typed, 3, (3, 2));
     assert_eq!(staged.stats.rejected, 0);
     let valid = &staged.valid;
     let layout: Vec<(String, Vec<usize>)> = valid
