@@ -309,7 +309,7 @@ pub fn validate(
 /// is in (`_row`'s) as slices of it. polars casts a column to an Enum in
 /// one piece, and a table whose columns are cut unlike is copied into one
 /// piece by the next plan that reads it (`read::stacked`): without this
-/// the 1x run's peak rose from 0.75 to 1.07–1.11 GiB.
+/// the 1x run's peak rose from about 0.7 to 1.02–1.06 GiB.
 fn held_in_pieces(checked: &mut DataFrame, column: &str) -> Result<()> {
     let lengths: Vec<usize> = checked
         .column("_row")?
