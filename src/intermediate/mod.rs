@@ -60,8 +60,7 @@ pub struct Models {
     /// The most rows a mart groups at once (`rollup::sums_in_slices`);
     /// `rollup::SLICE_ROWS` unless a test sets it.
     pub slice_rows: usize,
-    /// Per activity type: its `selling`, `prospecting`, `meeting` flags
-    /// (`Models::activity_is`).
+    /// Per activity type: its `selling`, `prospecting`, `meeting` flags.
     pub activity_types: BTreeMap<String, ActivityFlags>,
     /// Created at or before as_of, with `first_response_at` and
     /// `response_minutes` (`lead_response::with_first_response`).
@@ -264,30 +263,20 @@ impl Models {
             .select([col("rep_id"), col("team"), col("close_date"), col("amount")])
     }
 
-    /// Is an activity (its `activity_type`) of a type with `flag` set?
-    /// Compared with each such type: there are few, and staging holds the
-    /// type as an Enum of the configured ones (`validate::OneOf`), so each
-    /// test compares a one-byte number with the type's.
-    pub fn activity_is(&self, flag: impl Fn(&ActivityFlags) -> bool) -> Expr {
-        self.activity_types
-            .iter()
-            .filter(|(_, f)| flag(f))
-            .map(|(t, _)| col("activity_type").eq(lit(t.as_str())))
-            .reduce(Expr::or)
-            .unwrap_or(lit(false))
-    }
-
     /// `quarter_idx` of a Date (or instant) expression.
     pub fn quarter_of(&self, date: Expr) -> Expr {
         self.calendar.quarter_index_expr(date)
     }
 
-    /// `quarter_idx` of an instant expression in a covered quarter, null
-    /// outside them: for millions of rows that are summed into covered
+    /// `value(quarter_idx)` of an instant expression in a covered quarter,
+    /// null outside them: for millions of rows that are summed into covered
     /// quarters only (a lookup by day, a third of the time of `quarter_of`).
-    pub fn covered_quarter_of(&self, instant: Expr) -> Expr {
+    pub fn by_covered_quarter<T>(&self, instant: Expr, value: impl Fn(i32) -> T) -> Expr
+    where
+        Series: NamedFrom<Vec<T>, [T]>,
+    {
         self.calendar
-            .quarter_index_within_expr(instant, self.quarters())
+            .by_quarter_within_expr(instant, self.quarters(), value)
     }
 }
 
