@@ -41,6 +41,35 @@ fn activity_flags_come_from_the_config_even_when_no_type_has_one() {
     );
 }
 
+/// The activities are optional: without their files the performance
+/// mart's activity sums and counts are 0 and their ratios null (0 / 0),
+/// not an error (the mart reads the staged activities' Enums).
+#[test]
+fn without_activities_the_activity_columns_are_zero() {
+    use salesops::config::Config;
+    let dir = tempfile::tempdir().unwrap();
+    super::harness::copy_dir(std::path::Path::new("tests/fixtures/hand"), dir.path());
+    std::fs::remove_dir_all(dir.path().join("activities")).unwrap();
+    let config = Config::from_file("tests/fixtures/hand/pipeline.toml").unwrap();
+    let source = super::harness::local(dir.path());
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = super::harness::local(out_dir.path());
+    super::harness::run_into(&config, &source, &out, "2024-09-15", false).unwrap();
+    let df = mart(&out, "rep_quarter_performance");
+    check_row(
+        &df,
+        &[("rep_id", "A"), ("fiscal_quarter", "FY2025-Q1")],
+        &[
+            ("selling_minutes", F(0.0)),
+            ("total_minutes", F(0.0)),
+            ("selling_time_share", Null),
+            ("prospecting_activities", I(0)),
+            ("meetings", I(0)),
+            ("meeting_rate", Null),
+        ],
+    );
+}
+
 /// The hand fixture's config, staged tables and models as of 2024-09-15
 /// (read from the fixture's folder, not through a run).
 fn staged_and_models() -> (
