@@ -2,9 +2,10 @@
 # The end-to-end benchmark. For each scale (33: ~95k opportunities, ~420k
 # history rows, ~3.1M activities, all Parquet; 330: ten times that):
 # synthetic inputs, the scan floor (polars reading every column of every
-# input file once, examples/scan_floor.rs), then a full `salesops run`,
-# timed with /usr/bin/time -v (RUNS times, 1 by default). Prints the floor,
-# the wall time (the median of the runs), its ratio to the floor, the peak
+# input file once, examples/scan_floor.rs) and a full `salesops run`,
+# timed with /usr/bin/time -v, one after the other RUNS times (1 by
+# default). Prints the floor and the wall time (the medians of the runs),
+# the wall time's ratio to the floor, the peak
 # RSS, each step's milliseconds (the last run), and the largest scale's
 # time over the smallest's. Measured here, never asserted in a test.
 #
@@ -13,8 +14,9 @@
 #                                          # clean, ~9 min after a change)
 #   SCALES=33 bash benches/bench.sh        # 1x only
 #   SCALES=5 PROFILE=dev bash benches/bench.sh
-#   RUNS=3 bash benches/bench.sh          # each run three times: the median
-#                                          # (this VM's speed varies by a fifth)
+#   RUNS=3 bash benches/bench.sh          # floor and run three times each:
+#                                          # the medians (this VM's speed
+#                                          # varies by a fifth)
 #
 # With SALESFORCE=1, the first scale's data is also written as a Salesforce
 # export and both default pipelines are timed (SPEC 1.2's goal: the mapped
@@ -48,8 +50,10 @@ for SCALE in $SCALES; do
   echo "== scale $SCALE: inputs $(du -sh "$DATA" | cut -f1) in $DATA"
   # A first read warms the file cache for both measurements.
   "$FLOOR" "$DATA" >/dev/null 2>&1
-  floor=$("$FLOOR" "$DATA" 2>/dev/null)
   for run in $(seq "$RUNS"); do
+    # The floor is read again before each run, so that both sample this
+    # machine's speed of that moment (it drifts by a fifth within an hour).
+    floor=$("$FLOOR" "$DATA" 2>/dev/null)
     rm -rf "$OUT"
     /usr/bin/time -v "$BIN" --log-format json run --pipeline pipelines/bench.toml --source "$DATA" \
       --output "$OUT" --as-of 2025-11-15 2> "$WORK/run-$SCALE.log" >/dev/null \
@@ -74,11 +78,14 @@ for line in open(sys.argv[1]):
     runs.setdefault(int(scale), []).append((float(floor), float(wall), int(rss)))
 medians = {}
 for scale, rs in runs.items():
-    floor = rs[0][0]
+    floor = statistics.median(f for f, _, _ in rs)
     walls = [w for _, w, _ in rs]
     median = statistics.median(walls)
     medians[scale] = median
     spread = f" ({min(walls):.2f}-{max(walls):.2f} s over {len(walls)} runs)" if len(walls) > 1 else ""
+    floors = [f for f, _, _ in rs]
+    if len(floors) > 1:
+        print(f"scale {scale}: floors {min(floors):.2f}-{max(floors):.2f} s, median {floor:.2f} s")
     print(f"scale {scale}: floor {floor:.2f} s, wall {median:.2f} s{spread} "
           f"({median / floor:.1f}x the floor), peak RSS {max(r for _, _, r in rs) / 2**20:.2f} GiB")
 if len(medians) > 1:
