@@ -23,9 +23,8 @@ fn activity_flags_come_from_the_config_even_when_no_type_has_one() {
     let (_dir, out) =
         super::harness::run_fixture("tests/fixtures/hand/no_meetings.toml", "2024-09-15");
     let df = mart(&out, "rep_quarter_performance");
-    check_row(
+    check_rep_a_in_q1(
         &df,
-        &[("rep_id", "A"), ("fiscal_quarter", "FY2025-Q1")],
         &[
             // Selling is demo a4 45 alone; all minutes as with the
             // defaults: 228.
@@ -56,9 +55,8 @@ fn without_activities_the_activity_columns_are_zero() {
     let out = super::harness::local(out_dir.path());
     super::harness::run_into(&config, &source, &out, "2024-09-15", false).unwrap();
     let df = mart(&out, "rep_quarter_performance");
-    check_row(
+    check_rep_a_in_q1(
         &df,
-        &[("rep_id", "A"), ("fiscal_quarter", "FY2025-Q1")],
         &[
             ("selling_minutes", F(0.0)),
             ("total_minutes", F(0.0)),
@@ -67,6 +65,15 @@ fn without_activities_the_activity_columns_are_zero() {
             ("meetings", I(0)),
             ("meeting_rate", Null),
         ],
+    );
+}
+
+/// Rep A's FY2025-Q1 row of a rep-quarter mart has the `expected` values.
+fn check_rep_a_in_q1(df: &polars::prelude::DataFrame, expected: &[(&str, super::harness::V)]) {
+    check_row(
+        df,
+        &[("rep_id", "A"), ("fiscal_quarter", "FY2025-Q1")],
+        expected,
     );
 }
 
@@ -141,9 +148,8 @@ fn check_rep_a_activities_in_q1(
     let df = salesops::marts::rep_quarter_performance::build(models, config)
         .collect()
         .unwrap();
-    check_row(
+    check_rep_a_in_q1(
         &df,
-        &[("rep_id", "A"), ("fiscal_quarter", "FY2025-Q1")],
         &[
             // As in rep_quarter_performance_by_hand: selling calls a1 30 +
             // a5 10 + a6 15 + a15 5 and demo a4 45 = 105; with email a2
