@@ -78,12 +78,12 @@ for line in open(sys.argv[1]):
     runs.setdefault(int(scale), []).append((float(floor), float(wall), int(rss)))
 medians = {}
 for scale, rs in runs.items():
-    floor = statistics.median(f for f, _, _ in rs)
+    floors = [f for f, _, _ in rs]
+    floor = statistics.median(floors)
     walls = [w for _, w, _ in rs]
     median = statistics.median(walls)
     medians[scale] = median
     spread = f" ({min(walls):.2f}-{max(walls):.2f} s over {len(walls)} runs)" if len(walls) > 1 else ""
-    floors = [f for f, _, _ in rs]
     if len(floors) > 1:
         print(f"scale {scale}: floors {min(floors):.2f}-{max(floors):.2f} s, median {floor:.2f} s")
     print(f"scale {scale}: floor {floor:.2f} s, wall {median:.2f} s{spread} "
