@@ -275,9 +275,10 @@ pub fn validate(
         checks.push(check);
     }
     let mut held = Vec::with_capacity(rules.one_of.len());
+    let mut held_columns = Vec::with_capacity(rules.one_of.len());
     for one in &rules.one_of {
         let name = OneOf::held_name(one.column);
-        lf = lf.with_column(col(one.column).cast(one.dtype(parents)?).alias(&name));
+        held_columns.push((name.clone(), col(one.column).cast(one.dtype(parents)?)));
         checks.push((
             one.reason,
             col(one.column).is_not_null().and(col(&name).is_null()),
@@ -296,44 +297,10 @@ pub fn validate(
     checks.sort_by_key(|(r, _)| *r);
     // Collected once: every mart and the child tables' reference checks read
     // the staged table, and the quarantine counts go into the manifest.
-    let mut checked = lf.collect()?;
-    for column in &held {
-        held_in_pieces(&mut checked, column)?;
-    }
+    let checked = lf.collect()?;
     let slices = check_slices(checked.height());
-    let checked = with_reason(checked, checks, slices)?;
+    let checked = with_reason(checked, held_columns, checks, slices)?;
     split(spec, &forms, checked, sources, rows_read, has_fx, &held)
-}
-
-/// The Enum that `OneOf` made of `column`, cut into the pieces the table
-/// is in (`_row`'s) as slices of it. polars casts a column to an Enum in
-/// one piece, and a table whose columns are cut unlike is copied into one
-/// piece by the next plan that reads it (`read::stacked`): without this
-/// the 1x run's peak rose from about 0.7 to 1.02–1.06 GiB.
-fn held_in_pieces(checked: &mut DataFrame, column: &str) -> Result<()> {
-    let lengths: Vec<usize> = checked
-        .column("_row")?
-        .as_materialized_series()
-        .chunk_lengths()
-        .collect();
-    let name = OneOf::held_name(column);
-    let whole = checked.column(&name)?.as_materialized_series();
-    if lengths.len() < 2 || whole.chunk_lengths().eq(lengths.iter().copied()) {
-        return Ok(());
-    }
-    let whole = whole.rechunk();
-    let mut at = 0;
-    let mut pieces = lengths.iter().map(|&len| {
-        let piece = whole.slice(at as i64, len);
-        at += len;
-        piece
-    });
-    let mut cut = pieces.next().expect("two pieces or more");
-    for piece in pieces {
-        cut.append_owned(piece)?;
-    }
-    checked.with_column(cut.into_column())?;
-    Ok(())
 }
 
 /// `raw` with `_row`, each row's place in the table (from 0), cut into
@@ -819,16 +786,25 @@ fn check_slices(rows: usize) -> usize {
     cores().min(rows.div_ceil(CHECK_SLICE_ROWS)).max(1)
 }
 
-/// `checked` with `REASON_CODE`: the reason of the first of `checks` that
-/// holds on the row, null when none does. A check looks at its own row
-/// only, so the rows are checked in runs side by side: polars evaluates
-/// one expression over one piece of a column on one thread, and at 10x the
-/// activities' checks (31M types and rep_ids looked up) took 1.1 s while
-/// the other core had nothing left to do. A table in pieces
-/// (`read::stacked`) is checked piece by piece; one in one piece in
-/// `slices` runs. The reasons are cut like the table (a column cut
-/// otherwise would make polars copy the table into one piece).
-fn with_reason(mut checked: DataFrame, checks: Vec<Check>, slices: usize) -> Result<DataFrame> {
+/// `checked` with `columns` (each made of its own row alone, as the
+/// `OneOf` Enums are) and `REASON_CODE`: the reason of the first of
+/// `checks` that holds on the row (a check may read `columns`), null when
+/// none does. Row by row, so the rows are done in runs side by side:
+/// polars evaluates one expression over one piece of a column on one
+/// thread, and at 10x the activities' checks (31M types and rep_ids looked
+/// up) took 1.1 s while the other core had nothing left to do; at 1x the
+/// Enum casts of rep_id and activity_type, made before the runs, kept one
+/// core busy for 40–80 ms at the end of staging. A table in pieces
+/// (`read::stacked`) is done piece by piece; one in one piece in `slices`
+/// runs. The new columns are cut like the table: a column cut otherwise
+/// makes polars copy the table into one piece (the 1x run's peak rose
+/// from about 0.7 to 1.02–1.06 GiB when the Enums were cast whole).
+fn with_reason(
+    mut checked: DataFrame,
+    columns: Vec<(String, Expr)>,
+    checks: Vec<Check>,
+    slices: usize,
+) -> Result<DataFrame> {
     let mut reason = lit(NULL).cast(DataType::Int32);
     for (r, cond) in checks.into_iter().rev() {
         reason = when(cond.fill_null(lit(false)))
@@ -843,15 +819,29 @@ fn with_reason(mut checked: DataFrame, checks: Vec<Check>, slices: usize) -> Res
             .map(|i| per_slice.min(height - i * per_slice))
             .collect()
     });
+    let names: Vec<&str> = columns
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .chain([REASON_CODE])
+        .collect();
+    let made: Vec<Expr> = columns.iter().map(|(n, e)| e.clone().alias(n)).collect();
     let plans: Vec<LazyFrame> = runs
         .iter()
         .scan(0, |first, &len| {
             let run = checked.slice(*first as i64, len);
             *first += len;
-            Some(run.lazy().select([reason.clone().alias(REASON_CODE)]))
+            Some(
+                run.lazy().with_columns(made.clone()).select(
+                    names[..names.len() - 1]
+                        .iter()
+                        .map(|n| col(*n))
+                        .chain([reason.clone().alias(REASON_CODE)])
+                        .collect::<Vec<_>>(),
+                ),
+            )
         })
         .collect();
-    let codes = concat(
+    let out = concat(
         plans,
         UnionArgs {
             parallel: true,
@@ -860,16 +850,34 @@ fn with_reason(mut checked: DataFrame, checks: Vec<Check>, slices: usize) -> Res
         },
     )?
     .collect()?;
-    let codes = codes.column(REASON_CODE)?.i32()?.clone();
-    let codes = match pieces {
-        Some(pieces) if !codes.chunk_lengths().eq(pieces.iter().copied()) => {
-            codes.rechunk().match_chunks(pieces.into_iter())
-        }
-        Some(_) => codes,
-        None => codes.rechunk().into_owned(),
-    };
-    checked.with_column(codes.into_column())?;
+    for name in names {
+        let column = out.column(name)?.as_materialized_series();
+        checked.with_column(cut_like(column, pieces.as_deref())?.into_column())?;
+    }
     Ok(checked)
+}
+
+/// `column` cut into `pieces` (lengths), or in one piece when `None`,
+/// sharing its memory where it already is.
+fn cut_like(column: &Series, pieces: Option<&[usize]>) -> Result<Series> {
+    let Some(pieces) = pieces else {
+        return Ok(column.rechunk());
+    };
+    if column.chunk_lengths().eq(pieces.iter().copied()) {
+        return Ok(column.clone());
+    }
+    let whole = column.rechunk();
+    let mut at = 0;
+    let mut cut = pieces.iter().map(|&len| {
+        let piece = whole.slice(at as i64, len);
+        at += len;
+        piece
+    });
+    let mut out = cut.next().expect("one piece or more");
+    for piece in cut {
+        out.append_owned(piece)?;
+    }
+    Ok(out)
 }
 
 /// Keys: every row with a complete, parsable key takes part, rejected rows
@@ -1106,7 +1114,7 @@ mod tests {
         let unknown = Some(Reason::UnknownActivityType as i32);
         let expected = vec![None, neg, neg, unknown, None, neg, unknown];
         for slices in [1, 2, 3, 7] {
-            let checked = with_reason(rows.clone(), checks(), slices).unwrap();
+            let checked = with_reason(rows.clone(), Vec::new(), checks(), slices).unwrap();
             let codes: Vec<Option<i32>> = checked
                 .column(REASON_CODE)
                 .unwrap()
@@ -1124,10 +1132,52 @@ mod tests {
         let mut pieces = rows.slice(0, 2);
         pieces.vstack_mut(&rows.slice(2, 4)).unwrap();
         pieces.vstack_mut(&rows.slice(6, 1)).unwrap();
-        let checked = with_reason(pieces, checks(), 1).unwrap();
+        let checked = with_reason(pieces, Vec::new(), checks(), 1).unwrap();
         let reasons = checked.column(REASON_CODE).unwrap().i32().unwrap().clone();
         assert_eq!(reasons.iter().collect::<Vec<_>>(), expected);
         assert_eq!(reasons.chunk_lengths().collect::<Vec<_>>(), [2, 4, 1]);
+    }
+
+    /// A column made beside the checks (as the `OneOf` Enums are) is there
+    /// for them to read and is kept, cut like the table: in one piece
+    /// whatever the slices, in the table's pieces when it has some.
+    #[test]
+    fn a_column_made_beside_the_checks_is_kept_cut_like_the_table() {
+        let rows = df!(
+            "type" => [Some("call"), Some("fax"), None, Some("call"), Some("fax")],
+        )
+        .unwrap();
+        let made = || vec![("_is_call".to_string(), col("type").eq(lit("call")))];
+        let checks = || vec![(Reason::UnknownActivityType, col("_is_call").not())];
+        let unknown = Some(Reason::UnknownActivityType as i32);
+        // A null type makes a null `_is_call`, which no check holds on.
+        let expected_codes = vec![None, unknown, None, None, unknown];
+        let expected_made = vec![Some(true), Some(false), None, Some(true), Some(false)];
+        let read = |checked: &DataFrame| {
+            let codes: Vec<Option<i32>> = checked
+                .column(REASON_CODE)
+                .unwrap()
+                .i32()
+                .unwrap()
+                .iter()
+                .collect();
+            let made = checked.column("_is_call").unwrap().bool().unwrap().clone();
+            (codes, made)
+        };
+        for slices in [1, 2, 5] {
+            let checked = with_reason(rows.clone(), made(), checks(), slices).unwrap();
+            let (codes, made) = read(&checked);
+            assert_eq!(codes, expected_codes, "{slices} slices");
+            assert_eq!(made.iter().collect::<Vec<_>>(), expected_made);
+            assert_eq!(made.chunk_lengths().collect::<Vec<_>>(), [5]);
+            assert_eq!(checked.width(), 3);
+        }
+        let mut pieces = rows.slice(0, 3);
+        pieces.vstack_mut(&rows.slice(3, 2)).unwrap();
+        let (codes, made) = read(&with_reason(pieces, made(), checks(), 1).unwrap());
+        assert_eq!(codes, expected_codes);
+        assert_eq!(made.iter().collect::<Vec<_>>(), expected_made);
+        assert_eq!(made.chunk_lengths().collect::<Vec<_>>(), [3, 2]);
     }
 
     /// Which rows share their key, the same whether the key is hashed on
