@@ -819,26 +819,23 @@ fn with_reason(
             .map(|i| per_slice.min(height - i * per_slice))
             .collect()
     });
+    let made: Vec<Expr> = columns.iter().map(|(n, e)| e.clone().alias(n)).collect();
     let names: Vec<&str> = columns
         .iter()
-        .map(|(name, _)| name.as_str())
+        .map(|(n, _)| n.as_str())
         .chain([REASON_CODE])
         .collect();
-    let made: Vec<Expr> = columns.iter().map(|(n, e)| e.clone().alias(n)).collect();
+    let kept: Vec<Expr> = columns
+        .iter()
+        .map(|(n, _)| col(n.as_str()))
+        .chain([reason.alias(REASON_CODE)])
+        .collect();
     let plans: Vec<LazyFrame> = runs
         .iter()
         .scan(0, |first, &len| {
             let run = checked.slice(*first as i64, len);
             *first += len;
-            Some(
-                run.lazy().with_columns(made.clone()).select(
-                    names[..names.len() - 1]
-                        .iter()
-                        .map(|n| col(*n))
-                        .chain([reason.clone().alias(REASON_CODE)])
-                        .collect::<Vec<_>>(),
-                ),
-            )
+            Some(run.lazy().with_columns(made.clone()).select(kept.clone()))
         })
         .collect();
     let out = concat(
