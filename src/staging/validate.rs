@@ -794,7 +794,7 @@ fn check_slices(rows: usize) -> usize {
 /// thread, and at 10x the activities' checks (31M types and rep_ids looked
 /// up) took 1.1 s while the other core had nothing left to do; at 1x the
 /// Enum casts of rep_id and activity_type, made before the runs, kept one
-/// core busy for 40–80 ms at the end of staging. A table in pieces
+/// core busy and the other idle at the end of staging. A table in pieces
 /// (`read::stacked`) is done piece by piece; one in one piece in `slices`
 /// runs. The new columns are cut like the table: a column cut otherwise
 /// makes polars copy the table into one piece (the 1x run's peak rose
