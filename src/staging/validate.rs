@@ -1090,6 +1090,12 @@ fn reason_counts(rejected: &DataFrame) -> Result<BTreeMap<String, usize>> {
 mod tests {
     use super::*;
 
+    /// Each row's reason code, as `with_reason` made it.
+    fn reason_codes(checked: &DataFrame) -> Vec<Option<i32>> {
+        let codes = checked.column(REASON_CODE).unwrap().i32().unwrap();
+        codes.iter().collect()
+    }
+
     /// Seven rows, two checks (a negative amount before an unknown type):
     /// each row gets the first that holds, a null condition holds for no
     /// row, and the answer is the same checked in one, two, three or seven
@@ -1112,14 +1118,7 @@ mod tests {
         let expected = vec![None, neg, neg, unknown, None, neg, unknown];
         for slices in [1, 2, 3, 7] {
             let checked = with_reason(rows.clone(), Vec::new(), checks(), slices).unwrap();
-            let codes: Vec<Option<i32>> = checked
-                .column(REASON_CODE)
-                .unwrap()
-                .i32()
-                .unwrap()
-                .iter()
-                .collect();
-            assert_eq!(codes, expected, "{slices} slices");
+            assert_eq!(reason_codes(&checked), expected, "{slices} slices");
             assert_eq!(checked.column(REASON_CODE).unwrap().n_chunks(), 1);
             assert_eq!(checked.width(), 3);
         }
@@ -1151,15 +1150,8 @@ mod tests {
         let expected_codes = vec![None, unknown, None, None, unknown];
         let expected_made = vec![Some(true), Some(false), None, Some(true), Some(false)];
         let read = |checked: &DataFrame| {
-            let codes: Vec<Option<i32>> = checked
-                .column(REASON_CODE)
-                .unwrap()
-                .i32()
-                .unwrap()
-                .iter()
-                .collect();
             let made = checked.column("_is_call").unwrap().bool().unwrap().clone();
-            (codes, made)
+            (reason_codes(checked), made)
         };
         for slices in [1, 2, 5] {
             let checked = with_reason(rows.clone(), made(), checks(), slices).unwrap();
