@@ -105,12 +105,16 @@ impl Scope {
         }
     }
 
-    /// The scope_id of a row that has `rep_id` and `team`.
-    pub fn scope_id(self) -> Expr {
+    /// The scope_id of the company's rows.
+    pub const COMPANY_ID: &'static str = "all";
+
+    /// The column whose value is a row's scope_id: none for the company,
+    /// whose rows all have `COMPANY_ID`.
+    pub fn id_column(self) -> Option<&'static str> {
         match self {
-            Scope::Rep => col("rep_id"),
-            Scope::Team => col("team"),
-            Scope::Company => lit("all"),
+            Scope::Rep => Some("rep_id"),
+            Scope::Team => Some("team"),
+            Scope::Company => None,
         }
     }
 

@@ -8,7 +8,7 @@
 use polars::prelude::*;
 
 use super::MartSpec;
-use crate::intermediate::rollup::{in_scopes, ratio, ALL_SCOPES};
+use crate::intermediate::rollup::{grouped_in_scopes, ratio, ALL_SCOPES};
 use crate::intermediate::Models;
 
 pub const SPEC: MartSpec = MartSpec {
@@ -29,9 +29,12 @@ pub fn build(models: &Models, forecast_rows: LazyFrame) -> LazyFrame {
     let won = models
         .won_with_team()
         .with_column(models.quarter_of(col("close_date")).alias("quarter_idx"));
-    let actual = in_scopes(won, &ALL_SCOPES)
-        .group_by([col("scope"), col("scope_id"), col("quarter_idx")])
-        .agg([col("amount").sum().alias("actual_amount")]);
+    let actual = grouped_in_scopes(
+        won,
+        &ALL_SCOPES,
+        &[col("quarter_idx")],
+        &[col("amount").sum().alias("actual_amount")],
+    );
     let keys = [col("scope"), col("scope_id"), col("quarter_idx")];
     let rows = forecast_rows
         .filter(col("is_complete"))

@@ -32,7 +32,7 @@ use crate::calendar::midnight;
 use crate::domain::StageKind;
 use crate::error::{Error, Result};
 use crate::intermediate::opportunity_state::{is_state_at, state_columns, states_closing_in};
-use crate::intermediate::rollup::{in_scopes, quarter_scope_ids, ALL_SCOPES};
+use crate::intermediate::rollup::{grouped_in_scopes, quarter_scope_ids, ALL_SCOPES};
 use crate::intermediate::{Models, DEAL};
 
 pub const SPEC: MartSpec = MartSpec {
@@ -87,9 +87,7 @@ pub fn build(models: &Models) -> PolarsResult<LazyFrame> {
             JoinArgs::new(JoinType::Inner),
         );
     let keys = [col("scope"), col("scope_id"), col("quarter_idx")];
-    let totals = in_scopes(per_rep, &ALL_SCOPES)
-        .group_by(keys.clone())
-        .agg(sums());
+    let totals = grouped_in_scopes(per_rep, &ALL_SCOPES, &[col("quarter_idx")], &sums());
     let zero_filled: Vec<Expr> = PATHS
         .iter()
         .flat_map(|(amount, count)| {

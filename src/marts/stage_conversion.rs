@@ -21,7 +21,9 @@ use polars::prelude::*;
 use super::MartSpec;
 use crate::config::Config;
 use crate::domain::StageKind;
-use crate::intermediate::rollup::{count_where, in_scopes, quarter_scope_ids, ratio, GROUP_SCOPES};
+use crate::intermediate::rollup::{
+    count_where, grouped_in_scopes, quarter_scope_ids, ratio, GROUP_SCOPES,
+};
 use crate::intermediate::{Models, DEAL};
 
 pub const SPEC: MartSpec = MartSpec {
@@ -78,9 +80,12 @@ pub fn build(models: &Models, config: &Config) -> LazyFrame {
         ]);
     }
     let keys = [col("scope"), col("scope_id"), col("quarter_idx")];
-    let side_by_side = in_scopes(cohorts(models, config, &names), &GROUP_SCOPES)
-        .group_by(keys.clone())
-        .agg(per_stage);
+    let side_by_side = grouped_in_scopes(
+        cohorts(models, config, &names),
+        &GROUP_SCOPES,
+        &[col("quarter_idx")],
+        &per_stage,
+    );
     let of_the_row_stage = |what: &str, dtype: DataType| {
         (0..names.len())
             .fold(lit(NULL).cast(dtype.clone()), |rest, i| {

@@ -8,8 +8,10 @@
 use polars::prelude::*;
 
 use super::MartSpec;
-use crate::domain::{Quadrant, Scope};
-use crate::intermediate::rollup::{deal_and_activity_ratios, ratio};
+use crate::domain::Quadrant;
+use crate::intermediate::rollup::{
+    deal_and_activity_ratios, grouped_in_scopes, ratio, GROUP_SCOPES,
+};
 
 pub const SPEC: MartSpec = MartSpec {
     name: "team_quarter_kpis",
@@ -52,65 +54,44 @@ pub fn build(performance: LazyFrame, trends: LazyFrame) -> LazyFrame {
         [col("rep_id"), col("quarter_start")],
         JoinArgs::new(JoinType::Left),
     );
-    let aggregates = || {
-        vec![
-            len().cast(DataType::Int64).alias("reps"),
-            col("won_amount").sum(),
-            col("won_count").sum(),
-            col("lost_count").sum(),
-            col("lost_amount").sum(),
-            // Sum of non-null quotas; null when no rep has one.
-            when(col("quota").count().eq(lit(0)))
-                .then(lit(NULL).cast(DataType::Float64))
-                .otherwise(col("quota").sum())
-                .alias("quota"),
-            col("won_amount")
-                .filter(col("quota").is_not_null())
-                .sum()
-                .alias("won_amount_with_quota"),
-            count_true(col("attained_quota")).alias("attained"),
-            col("attained_quota")
-                .count()
-                .cast(DataType::Int64)
-                .alias("with_attainment"),
-            col("pipeline_value").sum(),
-            col("weighted_pipeline_value").sum(),
-            col("sales_cycle_days_total").sum(),
-            col("selling_minutes").sum(),
-            col("total_minutes").sum(),
-            col("meetings").sum(),
-            col("prospecting_activities").sum(),
-        ]
-        .into_iter()
-        .chain(
-            Quadrant::ALL.map(|q| count_true(q.matches(col("quadrant"))).alias(q.count_column())),
-        )
-        .collect::<Vec<_>>()
-    };
+    let aggregates: Vec<Expr> = vec![
+        len().cast(DataType::Int64).alias("reps"),
+        col("won_amount").sum(),
+        col("won_count").sum(),
+        col("lost_count").sum(),
+        col("lost_amount").sum(),
+        // Sum of non-null quotas; null when no rep has one.
+        when(col("quota").count().eq(lit(0)))
+            .then(lit(NULL).cast(DataType::Float64))
+            .otherwise(col("quota").sum())
+            .alias("quota"),
+        col("won_amount")
+            .filter(col("quota").is_not_null())
+            .sum()
+            .alias("won_amount_with_quota"),
+        count_true(col("attained_quota")).alias("attained"),
+        col("attained_quota")
+            .count()
+            .cast(DataType::Int64)
+            .alias("with_attainment"),
+        col("pipeline_value").sum(),
+        col("weighted_pipeline_value").sum(),
+        col("sales_cycle_days_total").sum(),
+        col("selling_minutes").sum(),
+        col("total_minutes").sum(),
+        col("meetings").sum(),
+        col("prospecting_activities").sum(),
+    ]
+    .into_iter()
+    .chain(Quadrant::ALL.map(|q| count_true(q.matches(col("quadrant"))).alias(q.count_column())))
+    .collect();
     let quarter = [
         col("quarter_start"),
         col("fiscal_quarter"),
         col("quarter_end"),
         col("is_complete"),
     ];
-    let teams = rows
-        .clone()
-        .group_by(
-            [
-                vec![Scope::Team.scope_id().alias("scope_id")],
-                quarter.to_vec(),
-            ]
-            .concat(),
-        )
-        .agg(aggregates())
-        .with_column(lit(Scope::Team.as_str()).alias("scope"));
-    let company = rows
-        .with_column(Scope::Company.scope_id().alias("scope_id"))
-        .group_by([vec![col("scope_id")], quarter.to_vec()].concat())
-        .agg(aggregates())
-        .with_column(lit(Scope::Company.as_str()).alias("scope"));
-    concat([teams, company], UnionArgs::default())
-        .expect("same columns")
+    grouped_in_scopes(rows, &GROUP_SCOPES, &quarter, &aggregates)
         .with_columns(deal_and_activity_ratios())
         .with_columns([
             ratio(col("won_amount_with_quota"), col("quota")).alias("quota_attainment"),

@@ -12,7 +12,7 @@ use polars::prelude::*;
 use super::Answer;
 use crate::calendar::{date_lit, month_index_expr};
 use crate::config::Config;
-use crate::intermediate::rollup::{in_scopes, GROUP_SCOPES};
+use crate::intermediate::rollup::{grouped_in_scopes, GROUP_SCOPES};
 use crate::intermediate::Models;
 
 /// The formula: `horizon_months × A × (1 + g) + M × r`, where r is
@@ -52,9 +52,12 @@ pub fn growth_inputs(models: &Models, config: &Config, snaps: LazyFrame) -> (Laz
     // The won amount per scope and close day first (a few thousand rows),
     // then × the snapshot days: every window is a filter of that product,
     // not a loop, and not every won deal × every snapshot day.
-    let won_per_day = in_scopes(models.won_with_team(), &GROUP_SCOPES)
-        .group_by([col("scope"), col("scope_id"), col("close_date")])
-        .agg([col("amount").sum()]);
+    let won_per_day = grouped_in_scopes(
+        models.won_with_team(),
+        &GROUP_SCOPES,
+        &[col("close_date")],
+        &[col("amount").sum()],
+    );
     let windows = won_per_day
         .cross_join(snap_dates.clone(), None)
         .group_by([col("scope"), col("scope_id"), col("snapshot_date")])
@@ -65,27 +68,27 @@ pub fn growth_inputs(models: &Models, config: &Config, snaps: LazyFrame) -> (Laz
         ]);
     // New reps: hired in the quarter, months from the hire month to the
     // quarter's last month, inclusive.
-    let new_rep_months = in_scopes(
+    let new_rep_months = grouped_in_scopes(
         models
             .reps
             .clone()
-            .select([col("rep_id"), col("team"), col("hire_date")]),
+            .select([col("rep_id"), col("team"), col("hire_date")])
+            .cross_join(
+                snap_dates
+                    .select([col("quarter_idx"), col("quarter_end")])
+                    .unique(None, UniqueKeepStrategy::Any),
+                None,
+            )
+            .filter(models.quarter_of(col("hire_date")).eq(col("quarter_idx"))),
         &GROUP_SCOPES,
-    )
-    .cross_join(
-        snap_dates
-            .select([col("quarter_idx"), col("quarter_end")])
-            .unique(None, UniqueKeepStrategy::Any),
-        None,
-    )
-    .filter(models.quarter_of(col("hire_date")).eq(col("quarter_idx")))
-    .group_by([col("scope"), col("scope_id"), col("quarter_idx")])
-    .agg([
-        (month_index_expr(col("quarter_end")) - month_index_expr(col("hire_date")) + lit(1))
-            .sum()
-            .cast(DataType::Int64)
-            .alias("new_rep_months"),
-    ]);
+        &[col("quarter_idx")],
+        &[
+            (month_index_expr(col("quarter_end")) - month_index_expr(col("hire_date")) + lit(1))
+                .sum()
+                .cast(DataType::Int64)
+                .alias("new_rep_months"),
+        ],
+    );
     // The data reaches back to d − 730 when the earliest opportunity was
     // created on or before it; with no opportunities it never does.
     let reaches_back = match models.earliest_created {

@@ -11,7 +11,7 @@ use polars::prelude::*;
 use super::{cycle_age, stage_weighted};
 use crate::domain::StageKind;
 use crate::intermediate::opportunity_state::states_closing_in;
-use crate::intermediate::rollup::{count_where, in_scopes, sum_where, ALL_SCOPES};
+use crate::intermediate::rollup::{count_where, grouped_in_scopes, sum_where, ALL_SCOPES};
 use crate::intermediate::Models;
 
 /// Per (scope, scope_id, quarter_idx, snapshot_date): `won_to_date`,
@@ -56,19 +56,17 @@ pub fn at_snapshots(
             [col("rep_id")],
             JoinArgs::new(JoinType::Inner),
         );
-    Ok(in_scopes(per_rep, &ALL_SCOPES)
-        .group_by([
-            col("scope"),
-            col("scope_id"),
-            col("quarter_idx"),
-            col("snapshot_date"),
-        ])
-        .agg([
+    Ok(grouped_in_scopes(
+        per_rep,
+        &ALL_SCOPES,
+        &[col("quarter_idx"), col("snapshot_date")],
+        &[
             col("won_to_date").sum(),
             col("stage_weighted_open").sum(),
             col("cycle_age_open").sum(),
             col("open_in_quarter").sum(),
-        ]))
+        ],
+    ))
 }
 
 /// Every deal's state at every snapshot of the quarter its state's close

@@ -6,7 +6,7 @@ use polars::prelude::*;
 
 use super::Answer;
 use crate::frames::join_latest_at_or_before;
-use crate::intermediate::rollup::{in_scopes, ALL_SCOPES};
+use crate::intermediate::rollup::{grouped_in_scopes, ALL_SCOPES};
 use crate::intermediate::Models;
 
 /// Σ over the rows of `value`, null when every value is null.
@@ -42,7 +42,7 @@ pub fn commits(models: &Models, snaps: LazyFrame) -> LazyFrame {
             None,
         )
         .sort(["instant"], Default::default());
-    in_scopes(
+    grouped_in_scopes(
         join_latest_at_or_before(
             rep_snapshots,
             submissions,
@@ -51,9 +51,9 @@ pub fn commits(models: &Models, snaps: LazyFrame) -> LazyFrame {
             &["rep_id", "quarter_start"],
         ),
         &ALL_SCOPES,
+        &[col("snapshot_date")],
+        &[sum_or_null(col("commit")).alias("rep_commit")],
     )
-    .group_by([col("scope"), col("scope_id"), col("snapshot_date")])
-    .agg([sum_or_null(col("commit")).alias("rep_commit")])
 }
 
 pub fn answer() -> Answer {
