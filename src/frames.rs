@@ -2,6 +2,8 @@
 
 use polars::prelude::*;
 
+use crate::error::Result;
+
 /// Each row's place (1, 2, ...) in the order of the text column `key`
 /// (unique): a number to join, group and sort by in place of the text,
 /// which keeps the rows in the order they had sorted by the text.
@@ -79,4 +81,37 @@ pub fn collect_together<const N: usize>(plans: [LazyFrame; N]) -> PolarsResult<[
         OptFlags::default(),
     )?;
     Ok(frames.try_into().expect("one frame per plan"))
+}
+
+/// A column's values as text (dates as `YYYY-MM-DD`).
+pub fn strings(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
+    Ok(df
+        .column(name)?
+        .cast(&DataType::String)?
+        .str()?
+        .iter()
+        .map(|v| v.map(str::to_string))
+        .collect())
+}
+
+pub fn floats(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
+    Ok(df
+        .column(name)?
+        .cast(&DataType::Float64)?
+        .f64()?
+        .iter()
+        .collect())
+}
+
+pub fn ints(df: &DataFrame, name: &str) -> Result<Vec<Option<i64>>> {
+    Ok(df
+        .column(name)?
+        .cast(&DataType::Int64)?
+        .i64()?
+        .iter()
+        .collect())
+}
+
+pub fn bools(df: &DataFrame, name: &str) -> Result<Vec<Option<bool>>> {
+    Ok(df.column(name)?.bool()?.iter().collect())
 }

@@ -33,6 +33,7 @@ use crate::publish::{self, FileEntry, Manifest};
 use crate::storage::Storage;
 use format::{escape, Money};
 
+pub use crate::frames::{bools, floats, ints, strings};
 pub use charts::{hex, method_color, quadrant_color, ACTUAL, BASE_PAY, COMMISSION, FUNNEL};
 
 /// Where a run's report is written, beside its manifest.
@@ -387,39 +388,6 @@ pub fn slug(text: &str) -> String {
             }
         })
         .collect()
-}
-
-/// A column's values as text (dates as `YYYY-MM-DD`).
-pub fn strings(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
-    Ok(df
-        .column(name)?
-        .cast(&DataType::String)?
-        .str()?
-        .iter()
-        .map(|v| v.map(str::to_string))
-        .collect())
-}
-
-pub fn floats(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
-    Ok(df
-        .column(name)?
-        .cast(&DataType::Float64)?
-        .f64()?
-        .iter()
-        .collect())
-}
-
-pub fn ints(df: &DataFrame, name: &str) -> Result<Vec<Option<i64>>> {
-    Ok(df
-        .column(name)?
-        .cast(&DataType::Int64)?
-        .i64()?
-        .iter()
-        .collect())
-}
-
-pub fn bools(df: &DataFrame, name: &str) -> Result<Vec<Option<bool>>> {
-    Ok(df.column(name)?.bool()?.iter().collect())
 }
 
 /// The company and team scope_ids of a scoped mart (the page shows no rep
