@@ -3,10 +3,9 @@
 
 use polars::prelude::*;
 
-use super::{
-    bools, charts, figure, floats, legend, section, strings, table, Cell, Marts, Settings,
-};
+use super::{charts, figure, legend, section, table, Cell, Marts, Settings};
 use crate::error::Result;
+use crate::frames::{bools, floats, strings};
 
 pub const READS: super::Reads = &[(
     "commissions_monthly",

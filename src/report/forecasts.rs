@@ -10,11 +10,12 @@ use polars::prelude::*;
 
 use super::format::{self, escape};
 use super::{
-    bools, charts, empty, figure, floats, ints, legend, scope_ids, scope_label, section, slug,
-    strings, table, Cell, Marts, Settings,
+    charts, empty, figure, legend, scope_ids, scope_label, section, slug, table, Cell, Marts,
+    Settings,
 };
 use crate::domain::{ForecastMethod, Scope};
 use crate::error::Result;
+use crate::frames::{bools, floats, ints, strings};
 
 pub const READS: super::Reads = &[
     (

@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 
 use super::format::{self, escape};
-use super::{charts, floats, scope_ids, scope_label, section, slug, strings, table, Cell, Marts};
+use super::{charts, scope_ids, scope_label, section, slug, table, Cell, Marts};
 use crate::error::Result;
+use crate::frames::{bools, floats, strings};
 
 pub const READS: super::Reads = &[(
     "team_quarter_kpis",
@@ -42,7 +43,7 @@ pub fn render(marts: &Marts) -> Result<String> {
     let ids = strings(kpis, "scope_id")?;
     let starts = strings(kpis, "quarter_start")?;
     let quarter_names = strings(kpis, "fiscal_quarter")?;
-    let complete = super::bools(kpis, "is_complete")?;
+    let complete = bools(kpis, "is_complete")?;
     // Quarters in order (quarter_start sorts as text), with their names.
     let mut quarters: BTreeMap<String, (String, bool)> = BTreeMap::new();
     for i in 0..kpis.height() {

@@ -4,8 +4,9 @@
 use polars::prelude::*;
 
 use super::format;
-use super::{charts, figure, floats, ints, section, strings, table, Cell, Marts};
+use super::{charts, figure, section, table, Cell, Marts};
 use crate::error::Result;
+use crate::frames::{floats, ints, strings};
 
 pub const READS: super::Reads = &[(
     "lead_scores",

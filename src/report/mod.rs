@@ -28,12 +28,12 @@ use polars::prelude::*;
 use crate::config::{PeerGroup, TrendMetric};
 use crate::domain::Scope;
 use crate::error::{Context as _, Error, Result};
+use crate::frames::strings;
 use crate::intermediate::rollup::GROUP_SCOPES;
 use crate::publish::{self, FileEntry, Manifest};
 use crate::storage::Storage;
 use format::{escape, Money};
 
-pub use crate::frames::{bools, floats, ints, strings};
 pub use charts::{hex, method_color, quadrant_color, ACTUAL, BASE_PAY, COMMISSION, FUNNEL};
 
 /// Where a run's report is written, beside its manifest.

@@ -4,11 +4,10 @@
 use polars::prelude::*;
 
 use super::format;
-use super::{
-    bools, empty, floats, ints, latest_complete, section, strings, table, Cell, Marts, Settings,
-};
+use super::{empty, latest_complete, section, table, Cell, Marts, Settings};
 use crate::domain::Scope;
 use crate::error::Result;
+use crate::frames::{bools, floats, ints, strings};
 
 /// Every column of both: the company's rows of each are a few dozen.
 pub const READS: super::Reads = &[("pipeline_movement", None), ("stage_conversion", None)];

@@ -7,13 +7,11 @@ use polars::prelude::*;
 
 use super::charts::{self, LabelledPoint, NO_QUADRANT};
 use super::format::{self, escape};
-use super::{
-    empty, figure, floats, ints, latest_complete, legend, section, slug, strings, table, Cell,
-    Marts, Settings,
-};
+use super::{empty, figure, latest_complete, legend, section, slug, table, Cell, Marts, Settings};
 use crate::config::{PeerGroup, TrendMetric};
 use crate::domain::Quadrant;
 use crate::error::Result;
+use crate::frames::{floats, ints, strings};
 
 pub const READS: super::Reads = &[(
     "rep_quarter_trends",

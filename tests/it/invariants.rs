@@ -71,8 +71,7 @@ fn strs(df: &DataFrame, c: &str) -> Vec<Option<String>> {
 }
 
 fn floats(df: &DataFrame, c: &str) -> Vec<Option<f64>> {
-    let s = df.column(c).unwrap().cast(&DataType::Float64).unwrap();
-    s.f64().unwrap().iter().collect()
+    salesops::frames::floats(df, c).unwrap()
 }
 
 /// Won and lost deals per (scope_id, quarter_start), team and "all",
